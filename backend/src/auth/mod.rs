@@ -1,0 +1,9 @@
+//! Sign-in, sessions with rotating refresh tokens, password changes and resets.
+
+pub mod passwords;
+pub mod repo;
+pub mod routes;
+pub mod service;
+pub mod tokens;
+
+pub use service::{AuthError, ClientInfo};

@@ -1,0 +1,250 @@
+//! One typed settings struct: defaults, then an optional TOML file, then `FIELDFLOW_*` variables.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The development JWT secret; refused when `FIELDFLOW_ENVIRONMENT=production`.
+const DEV_JWT_SECRET: &str = "fieldflow-development-secret-change-me-in-production";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Fixed-window limits for the authentication routes; see the README's settings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRateLimits {
+    /// Login attempts per client IP per minute.
+    pub login_per_ip_per_minute: u32,
+    /// Failed logins per account per 15 minutes.
+    pub login_failures_per_account: u32,
+    /// Password forgot/reset requests per client IP per hour.
+    pub password_per_ip_per_hour: u32,
+    /// Password forgot requests per account per hour.
+    pub password_per_account_per_hour: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub environment: Environment,
+    #[serde(serialize_with = "expose")]
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    #[serde(serialize_with = "expose")]
+    pub redis_url: SecretString,
+    /// Prefixes every Redis key, so several deployments (or test runs) can share one Redis.
+    pub redis_key_prefix: String,
+    pub listen: SocketAddr,
+    /// Where people reach the web app; links in emails point here.
+    pub public_url: String,
+    #[serde(serialize_with = "expose")]
+    pub jwt_secret: SecretString,
+    /// `smtp://host:port`, `smtps://user:pass@host`; empty writes emails to the log instead.
+    #[serde(serialize_with = "expose")]
+    pub smtp_url: SecretString,
+    pub mail_from: String,
+    pub log_format: LogFormat,
+    /// A `tracing` filter such as `info,fieldflow=debug`.
+    pub log_filter: String,
+    /// The built frontend, served at `/`.
+    pub static_dir: PathBuf,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_proxy_headers: bool,
+    /// How many argon2 hashes run at once; each takes 19 MiB and one core for tens of milliseconds.
+    pub password_hash_concurrency: usize,
+    /// Largest JSON body accepted, in bytes.
+    pub max_json_body_bytes: usize,
+    /// Largest file accepted by an upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Where uploaded files are kept (local filesystem object store).
+    pub storage_dir: PathBuf,
+    pub rate_limits: AuthRateLimits,
+}
+
+fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            database_url: "postgres://postgres@127.0.0.1:5432/fieldflow".into(),
+            database_max_connections: 20,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_key_prefix: "fieldflow:".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            jwt_secret: DEV_JWT_SECRET.into(),
+            smtp_url: "".into(),
+            mail_from: "Fieldflow <no-reply@fieldflow.localhost>".into(),
+            log_format: LogFormat::Pretty,
+            log_filter: "info,fieldflow=debug,sqlx=warn".into(),
+            static_dir: "frontend/dist".into(),
+            trust_proxy_headers: false,
+            password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            max_json_body_bytes: 256 * 1024,
+            max_upload_bytes: 20 * 1024 * 1024,
+            storage_dir: PathBuf::from("data/uploads"),
+            rate_limits: AuthRateLimits {
+                login_per_ip_per_minute: 30,
+                login_failures_per_account: 10,
+                password_per_ip_per_hour: 20,
+                password_per_account_per_hour: 5,
+            },
+        }
+    }
+}
+
+/// A setting that could not be used; the message names the variable to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads settings from defaults, `file` (if given, or `fieldflow.toml` if present) and the
+    /// environment. `DATABASE_URL` is honoured when `FIELDFLOW_DATABASE_URL` is not set.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_file = Path::new("fieldflow.toml");
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist (FIELDFLOW_CONFIG / --config)",
+                    path.display()
+                )));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if default_file.exists() => figment = figment.merge(Toml::file_exact(default_file)),
+            None => {}
+        }
+        let settings: Settings = figment
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            // `__` nests: FIELDFLOW_RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE.
+            .merge(Env::prefixed("FIELDFLOW_").ignore(&["CONFIG", "NEW_PASSWORD"]).split("__"))
+            .extract()
+            .map_err(|e| ConfigError(describe(e)))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let secret = self.jwt_secret.expose_secret();
+        if secret.len() < 32 {
+            return Err(ConfigError("FIELDFLOW_JWT_SECRET must be at least 32 bytes long".into()));
+        }
+        if self.environment == Environment::Production && secret == DEV_JWT_SECRET {
+            return Err(ConfigError(
+                "FIELDFLOW_JWT_SECRET must be set to a random value in production (FIELDFLOW_ENVIRONMENT=production)"
+                    .into(),
+            ));
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError(format!("FIELDFLOW_PUBLIC_URL must be an http(s) URL, got {:?}", self.public_url)));
+        }
+        if !self.database_url.expose_secret().starts_with("postgres") {
+            return Err(ConfigError("FIELDFLOW_DATABASE_URL (or DATABASE_URL) must be a postgres:// URL".into()));
+        }
+        if !self.redis_url.expose_secret().starts_with("redis") {
+            return Err(ConfigError("FIELDFLOW_REDIS_URL must be a redis:// or rediss:// URL".into()));
+        }
+        let smtp = self.smtp_url.expose_secret();
+        if !(smtp.is_empty() || smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+            return Err(ConfigError("FIELDFLOW_SMTP_URL must be empty, smtp://… or smtps://…".into()));
+        }
+        if self.password_hash_concurrency == 0 || self.database_max_connections == 0 {
+            return Err(ConfigError(
+                "FIELDFLOW_PASSWORD_HASH_CONCURRENCY and FIELDFLOW_DATABASE_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The public URL without a trailing slash, for building links.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+}
+
+/// Names the environment variable behind a figment error, so the message says what to fix.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let variable = if e.path.is_empty() {
+                String::from("a setting")
+            } else {
+                format!("FIELDFLOW_{}", e.path.join("__").to_uppercase())
+            };
+            format!("{variable}: {}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment's Jail closures return its large error type")]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_LISTEN", "not-an-address");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_LISTEN"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_LOG_FORMAT", "xml");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_LOG_FORMAT"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_JWT_SECRET", "short");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_ENVIRONMENT", "production");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sources_layer_in_order() {
+        Jail::expect_with(|jail| {
+            jail.create_file("fieldflow.toml", "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\n")?;
+            jail.set_env("DATABASE_URL", "postgres://from-database-url/db");
+            jail.set_env("FIELDFLOW_LOG_FORMAT", "pretty");
+            jail.set_env("FIELDFLOW_RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", "7");
+            let settings = Settings::load(None).unwrap();
+            assert_eq!(settings.listen.port(), 9000);
+            assert_eq!(settings.log_format, LogFormat::Pretty);
+            assert_eq!(settings.database_url.expose_secret(), "postgres://from-database-url/db");
+            assert_eq!(settings.rate_limits.login_per_ip_per_minute, 7);
+            jail.set_env("FIELDFLOW_DATABASE_URL", "postgres://preferred/db");
+            let settings = Settings::load(None).unwrap();
+            assert_eq!(settings.database_url.expose_secret(), "postgres://preferred/db");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,166 @@
+//! The HTTP adapter: one router with the API under `/api/v1`, operations endpoints, the OpenAPI
+//! document, and the built frontend; every error in the JSON shape of `crate::error`.
+
+pub mod extract;
+pub mod metrics;
+pub mod ops;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, header};
+use axum::routing::get;
+use domain::{ErrorBody, ErrorCode, FieldErrors};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Fieldflow API", description = "Field-service management: organizations, people, orders, dispatch."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in, sessions and passwords"),
+        (name = "me", description = "The signed-in user"),
+        (name = "org", description = "The caller's organization"),
+        (name = "users", description = "People of the organization (admin; dispatchers read)"),
+        (name = "technicians", description = "Technicians and their dispatch profiles (admin; dispatchers read)"),
+        (name = "service-types", description = "Workflow templates, with YAML export and import (admin; all read)"),
+        (name = "customers", description = "Customers and their sites (admin, dispatcher; managers read)"),
+        (name = "orders", description = "Work orders and their lifecycle (technicians: their own orders)"),
+        (name = "events", description = "Live order events (Server-Sent Events)"),
+    ),
+    components(schemas(ErrorBody, ErrorCode, FieldErrors))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(crate::auth::routes::router())
+        .merge(crate::users::routes::router())
+        .merge(crate::orgs::routes::router())
+        .merge(crate::technicians::routes::router())
+        .merge(crate::service_types::routes::router())
+        .merge(crate::customers::routes::router())
+        .merge(crate::orders::routes::router())
+        .merge(crate::events::routes::router())
+        .merge(crate::comments::routes::router())
+        .merge(crate::attachments::routes::router())
+}
+
+/// The OpenAPI document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi()).nest("/api/v1", api_routes()).into_openapi()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api_routes()).split_for_parts();
+    let frontend_index = state.settings.static_dir.join("index.html");
+    let frontend = ServeDir::new(&state.settings.static_dir).fallback(ServeFile::new(frontend_index));
+    let has_frontend = state.settings.static_dir.join("index.html").exists();
+    let max_body = state.settings.max_json_body_bytes;
+
+    let mut router = Router::new()
+        .merge(api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .merge(crate::tracking::routes::router())
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .method_not_allowed_fallback(method_not_allowed);
+    router = if has_frontend { router.fallback_service(frontend) } else { router.fallback(not_found) };
+
+    router
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            axum::response::IntoResponse::into_response(AppError::new(ErrorCode::Internal, "internal error"))
+        }))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                request_id = %request_id,
+                method = %request.method(),
+                path = %request.uri().path(),
+                user_id = tracing::field::Empty,
+            )
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::new(ErrorCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(ErrorCode::MethodNotAllowed, "this route does not accept this method")
+}
+
+/// Serves until SIGTERM or Ctrl-C, then stops accepting and lets in-flight requests finish.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listen = state.settings.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (FIELDFLOW_LISTEN): {e}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    let events = state.events.clone();
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Event streams never finish by themselves; end them so the shutdown can complete.
+            events.stop();
+        })
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,27 @@
+//! Fieldflow's backend: the HTTP API, the services that hold every business rule and permission
+//! check, and the repositories that hold the SQL. See `docs/ARCHITECTURE.md`.
+
+pub mod actor;
+pub mod attachments;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod comments;
+pub mod config;
+pub mod customers;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod mail;
+pub mod orders;
+pub mod orgs;
+pub mod rate_limit;
+pub mod seed;
+pub mod service_types;
+pub mod state;
+pub mod storage;
+pub mod technicians;
+pub mod telemetry;
+pub mod tracking;
+pub mod users;

@@ -1,0 +1,11 @@
+//! Work orders: creation with a human number, field edits with optimistic concurrency, the
+//! lifecycle actions of `domain::orders`, and the immutable history every change leaves.
+
+pub mod history;
+pub mod repo;
+pub mod routes;
+pub mod service;
+pub mod work;
+pub mod work_repo;
+
+pub use service::OrderError;

@@ -1,0 +1,613 @@
+use chrono::{DateTime, Utc};
+use domain::api::Money;
+use domain::api::orders::{EventChannel, Milestones, OrderChanges, OrderEventView, OrderSource, OrderView, SlaState};
+use domain::orders::{OrderState, OrderStatus};
+use domain::{Currency, CustomerId, OrderId, OrgId, Priority, ServiceTypeId, SiteId, UserId};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+/// Which orders to read. `technician` is also how a technician's scope is enforced.
+#[derive(Debug, Default)]
+pub struct OrderFilter<'a> {
+    pub id: Option<OrderId>,
+    pub status: Option<OrderStatus>,
+    pub technician: Option<UserId>,
+    pub customer: Option<CustomerId>,
+    pub service_type: Option<ServiceTypeId>,
+    pub priority: Option<Priority>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub text: Option<&'a str>,
+    /// Keyset, newest first: only ids before this one.
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// An order row as stored; `into_view` adds what depends on the reader and the clock.
+#[derive(Debug)]
+pub struct OrderRow {
+    pub id: OrderId,
+    pub number: String,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
+    pub service_type_id: ServiceTypeId,
+    pub title: String,
+    pub description: String,
+    pub priority: Priority,
+    pub status: OrderStatus,
+    pub held_from: Option<OrderStatus>,
+    pub approval_required: bool,
+    pub technician_id: Option<UserId>,
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub scheduled_end: Option<DateTime<Utc>>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub estimated_duration_minutes: Option<i32>,
+    pub estimated_cost_minor: Option<i64>,
+    pub currency: Currency,
+    pub source: OrderSource,
+    pub tracking_token: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub en_route_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl OrderRow {
+    pub fn state(&self) -> OrderState {
+        OrderState { status: self.status, held_from: self.held_from, approval_required: self.approval_required }
+    }
+
+    /// At risk when less than a fifth of the time from creation to the due time is left.
+    pub fn sla(&self, now: DateTime<Utc>) -> SlaState {
+        let Some(due) = self.sla_due_at else { return SlaState::OnTrack };
+        let finished = self
+            .completed_at
+            .or(self.cancelled_at)
+            .filter(|_| matches!(self.status, OrderStatus::Completed | OrderStatus::Closed | OrderStatus::Cancelled));
+        let at = finished.unwrap_or(now);
+        if at > due {
+            SlaState::Breached
+        } else if finished.is_none() && (due - at) * 5 < (due - self.created_at) {
+            SlaState::AtRisk
+        } else {
+            SlaState::OnTrack
+        }
+    }
+
+    /// `public_base` is the site's public URL, for the customer's tracking link.
+    pub fn into_view(
+        self,
+        allowed_actions: Vec<domain::orders::OrderAction>,
+        now: DateTime<Utc>,
+        public_base: &str,
+    ) -> OrderView {
+        let sla = self.sla(now);
+        let tracking_url = format!("{public_base}/t/{}", self.tracking_token);
+        OrderView {
+            id: self.id,
+            number: self.number,
+            customer_id: self.customer_id,
+            site_id: self.site_id,
+            service_type_id: self.service_type_id,
+            title: self.title,
+            description: self.description,
+            priority: self.priority,
+            status: self.status,
+            technician_id: self.technician_id,
+            scheduled_start: self.scheduled_start,
+            scheduled_end: self.scheduled_end,
+            sla_due_at: self.sla_due_at,
+            sla,
+            estimated_duration_minutes: self.estimated_duration_minutes,
+            estimated_cost: self
+                .estimated_cost_minor
+                .map(|amount_minor| Money { amount_minor, currency: self.currency }),
+            source: self.source,
+            approval_required: self.approval_required,
+            version: self.version,
+            milestones: Milestones {
+                assigned_at: self.assigned_at,
+                accepted_at: self.accepted_at,
+                en_route_at: self.en_route_at,
+                started_at: self.started_at,
+                completed_at: self.completed_at,
+                closed_at: self.closed_at,
+                cancelled_at: self.cancelled_at,
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            allowed_actions,
+            tracking_url,
+        }
+    }
+}
+
+pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_>) -> sqlx::Result<Vec<OrderRow>> {
+    let text = filter
+        .text
+        .map(|q| format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id AS "id: OrderId", number, customer_id AS "customer_id: CustomerId", site_id AS "site_id: SiteId",
+                  service_type_id AS "service_type_id: ServiceTypeId", title, description,
+                  priority AS "priority: Priority", status AS "status: OrderStatus",
+                  held_from AS "held_from: OrderStatus", approval_required,
+                  technician_id AS "technician_id: UserId", scheduled_start, scheduled_end, sla_due_at,
+                  estimated_duration_minutes, estimated_cost_minor, currency AS "currency: Currency",
+                  source AS "source: OrderSource", tracking_token, version, created_at, updated_at, assigned_at, accepted_at,
+                  en_route_at, started_at, completed_at, closed_at, cancelled_at
+           FROM orders
+           WHERE org_id = $1
+             AND ($2::uuid IS NULL OR id = $2)
+             AND ($3::order_status IS NULL OR status = $3)
+             AND ($4::uuid IS NULL OR technician_id = $4)
+             AND ($5::uuid IS NULL OR customer_id = $5)
+             AND ($6::uuid IS NULL OR service_type_id = $6)
+             AND ($7::order_priority IS NULL OR priority = $7)
+             AND ($8::timestamptz IS NULL OR scheduled_start >= $8)
+             AND ($9::timestamptz IS NULL OR scheduled_start < $9)
+             AND (NOT $10 OR (sla_due_at < now() AND status NOT IN ('completed', 'closed', 'cancelled')))
+             AND ($11::text IS NULL OR lower(number || ' ' || title || ' ' || description) LIKE $11)
+             AND ($12::uuid IS NULL OR id < $12)
+           ORDER BY id DESC
+           LIMIT $13"#,
+        org.0,
+        filter.id.map(|id| id.0),
+        filter.status as Option<OrderStatus>,
+        filter.technician.map(|id| id.0),
+        filter.customer.map(|id| id.0),
+        filter.service_type.map(|id| id.0),
+        filter.priority as Option<Priority>,
+        filter.from,
+        filter.to,
+        filter.overdue,
+        text,
+        filter.before,
+        filter.limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, org: OrgId, id: OrderId) -> sqlx::Result<Option<OrderRow>> {
+    let filter = OrderFilter { id: Some(id), limit: 1, ..OrderFilter::default() };
+    Ok(select(db, org, &filter).await?.into_iter().next())
+}
+
+/// Locks the order row for the rest of the transaction, so actions on one order run one at a time.
+pub async fn lock(conn: &mut PgConnection, org: OrgId, id: OrderId) -> sqlx::Result<bool> {
+    let locked = sqlx::query_scalar!("SELECT id FROM orders WHERE org_id = $1 AND id = $2 FOR UPDATE", org.0, id.0)
+        .fetch_optional(conn)
+        .await?;
+    Ok(locked.is_some())
+}
+
+/// What a new order takes from its service type, if the type is usable (in the organization, not archived).
+#[derive(Debug)]
+pub struct ServiceTypeDefaults {
+    pub duration_minutes: i32,
+    pub price_minor: i64,
+    pub approval_required: bool,
+    /// The SLA target of the order's priority, if the type sets one.
+    pub sla_minutes: Option<i32>,
+}
+
+pub async fn service_type_defaults(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    id: ServiceTypeId,
+    priority: Priority,
+) -> sqlx::Result<Option<ServiceTypeDefaults>> {
+    sqlx::query_as!(
+        ServiceTypeDefaults,
+        r#"SELECT default_duration_minutes AS duration_minutes, default_price_minor AS price_minor, approval_required,
+                  (sla ->> $3::text)::integer AS sla_minutes
+           FROM service_types WHERE org_id = $1 AND id = $2 AND archived_at IS NULL"#,
+        org.0,
+        id.0,
+        priority.as_str(),
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether the site belongs to the customer, both live and of the organization.
+pub async fn site_of_customer(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    customer: CustomerId,
+    site: SiteId,
+) -> sqlx::Result<bool> {
+    let found = sqlx::query_scalar!(
+        r#"SELECT s.id FROM customer_sites s JOIN customers c ON c.org_id = s.org_id AND c.id = s.customer_id
+           WHERE s.org_id = $1 AND s.customer_id = $2 AND s.id = $3
+             AND s.archived_at IS NULL AND c.archived_at IS NULL"#,
+        org.0,
+        customer.0,
+        site.0,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Whether the user is an active technician of the organization.
+pub async fn is_active_technician(db: impl PgExecutor<'_>, org: OrgId, user: UserId) -> sqlx::Result<bool> {
+    let found = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE org_id = $1 AND id = $2 AND role = 'technician' AND status = 'active'",
+        org.0,
+        user.0,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The next number of the organization's year, counted under a row lock.
+pub async fn next_number(conn: &mut PgConnection, org: OrgId, year: i32) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        "INSERT INTO order_number_counters (org_id, year, last_value) VALUES ($1, $2, 1)
+         ON CONFLICT (org_id, year) DO UPDATE SET last_value = order_number_counters.last_value + 1
+         RETURNING last_value",
+        org.0,
+        year,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug)]
+pub struct InsertOrder<'a> {
+    pub id: OrderId,
+    pub org: OrgId,
+    pub number: &'a str,
+    pub new: &'a domain::api::orders::NewOrder,
+    pub approval_required: bool,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub duration_minutes: i32,
+    pub cost_minor: i64,
+    pub currency: &'a Currency,
+    pub source: OrderSource,
+    pub tracking_token: &'a str,
+    pub created_by: Option<UserId>,
+}
+
+pub async fn insert(conn: &mut PgConnection, order: &InsertOrder<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO orders (id, org_id, number, customer_id, site_id, service_type_id, title, description, priority,
+                             approval_required, scheduled_start, scheduled_end, sla_due_at,
+                             estimated_duration_minutes, estimated_cost_minor, currency, source, tracking_token,
+                             created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        order.id.0,
+        order.org.0,
+        order.number,
+        order.new.customer_id.0,
+        order.new.site_id.0,
+        order.new.service_type_id.0,
+        order.new.title,
+        order.new.description,
+        order.new.priority as Priority,
+        order.approval_required,
+        order.new.window.map(|(start, _)| start),
+        order.new.window.map(|(_, end)| end),
+        order.sla_due_at,
+        order.duration_minutes,
+        order.cost_minor,
+        order.currency.as_str(),
+        order.source as OrderSource,
+        order.tracking_token,
+        order.created_by.map(|id| id.0),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies field changes if the order is still at `version`; false when it is not (or is gone).
+pub async fn update_fields(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: OrderId,
+    version: i32,
+    changes: &OrderChanges,
+) -> sqlx::Result<bool> {
+    let window = changes.window.map(|w| (w.map(|(start, _)| start), w.map(|(_, end)| end)));
+    let done = sqlx::query!(
+        "UPDATE orders SET
+            title = COALESCE($4, title),
+            description = COALESCE($5, description),
+            priority = COALESCE($6, priority),
+            scheduled_start = CASE WHEN $7 THEN $8 ELSE scheduled_start END,
+            scheduled_end = CASE WHEN $7 THEN $9 ELSE scheduled_end END,
+            estimated_cost_minor = CASE WHEN $10 THEN $11 ELSE estimated_cost_minor END,
+            version = version + 1,
+            updated_at = now()
+         WHERE org_id = $1 AND id = $2 AND version = $3",
+        org.0,
+        id.0,
+        version,
+        changes.title.as_deref(),
+        changes.description.as_deref(),
+        changes.priority as Option<Priority>,
+        window.is_some(),
+        window.and_then(|(start, _)| start),
+        window.and_then(|(_, end)| end),
+        changes.estimated_cost_minor.is_some(),
+        changes.estimated_cost_minor.flatten(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves the order to `to`, stamping the milestone of the new status and, when given, setting the technician.
+pub async fn apply_transition(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: OrderId,
+    to: OrderStatus,
+    held_from: Option<OrderStatus>,
+    technician: Option<Option<UserId>>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE orders SET
+            status = $3::order_status,
+            held_from = $4,
+            technician_id = CASE WHEN $5 THEN $6 ELSE technician_id END,
+            assigned_at = CASE WHEN $3::order_status = 'assigned' THEN now() ELSE assigned_at END,
+            accepted_at = CASE WHEN $3::order_status = 'accepted' THEN now() ELSE accepted_at END,
+            en_route_at = CASE WHEN $3::order_status = 'en_route' THEN now() ELSE en_route_at END,
+            started_at = CASE WHEN $3::order_status = 'in_progress' THEN COALESCE(started_at, now()) ELSE started_at END,
+            completed_at = CASE WHEN $3::order_status = 'completed' OR ($3::order_status = 'closed' AND completed_at IS NULL) THEN now()
+                                ELSE completed_at END,
+            closed_at = CASE WHEN $3::order_status = 'closed' THEN now() ELSE closed_at END,
+            cancelled_at = CASE WHEN $3::order_status = 'cancelled' THEN now() ELSE cancelled_at END,
+            version = version + 1,
+            updated_at = now()
+         WHERE org_id = $1 AND id = $2",
+        org.0,
+        id.0,
+        to as OrderStatus,
+        held_from as Option<OrderStatus>,
+        technician.is_some(),
+        technician.flatten().map(|id| id.0),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    pub org: OrgId,
+    pub order: OrderId,
+    pub technician: Option<UserId>,
+    pub kind: &'a str,
+    pub actor: Option<UserId>,
+    pub channel: EventChannel,
+    pub payload: serde_json::Value,
+}
+
+pub async fn insert_event(conn: &mut PgConnection, event: &NewEvent<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO order_events (org_id, order_id, technician_id, kind, actor_user_id, channel, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        event.org.0,
+        event.order.0,
+        event.technician.map(|id| id.0),
+        event.kind,
+        event.actor.map(|id| id.0),
+        event.channel as EventChannel,
+        event.payload,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The order's timeline, oldest first, keyset-paged by event id.
+pub async fn events(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    order: OrderId,
+    after: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderEventView>> {
+    sqlx::query_as!(
+        OrderEventView,
+        r#"SELECT id, kind, actor_user_id AS "actor_user_id: UserId", channel AS "channel: EventChannel", payload, created_at
+           FROM order_events
+           WHERE org_id = $1 AND order_id = $2 AND ($3::bigint IS NULL OR id > $3)
+           ORDER BY id
+           LIMIT $4"#,
+        org.0,
+        order.0,
+        after,
+        limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Refreshes the planner's statistics of the order tables. A bulk load into empty tables must do
+/// this early: until then foreign-key checks are planned for empty tables and scan them whole.
+pub async fn analyze(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("ANALYZE orders, order_events").execute(db).await?;
+    Ok(())
+}
+
+/// Reserves `count` consecutive numbers of the organization's year; answers the first.
+pub async fn reserve_numbers(conn: &mut PgConnection, org: OrgId, year: i32, count: i32) -> sqlx::Result<i32> {
+    let last = sqlx::query_scalar!(
+        "INSERT INTO order_number_counters (org_id, year, last_value) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, year) DO UPDATE SET last_value = order_number_counters.last_value + $3
+         RETURNING last_value",
+        org.0,
+        year,
+        count,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(last - count + 1)
+}
+
+/// Writes orders with known histories in one statement each for orders and events.
+pub async fn insert_replayed(
+    conn: &mut PgConnection,
+    org: OrgId,
+    currency: &Currency,
+    orders: &[(String, String, super::history::Replayed)],
+) -> sqlx::Result<()> {
+    let mut o = ReplayedColumns::default();
+    let mut e = EventColumns::default();
+    for (number, token, replayed) in orders {
+        let order = &replayed.order;
+        o.id.push(order.id.0);
+        o.number.push(number.clone());
+        o.customer.push(order.customer_id.0);
+        o.site.push(order.site_id.0);
+        o.service_type.push(order.service_type_id.0);
+        o.title.push(order.title.clone());
+        o.priority.push(order.priority.as_str().to_owned());
+        o.status.push(replayed.status.as_str().to_owned());
+        o.held_from.push(replayed.held_from.map(|s| s.as_str().to_owned()));
+        o.approval.push(order.approval_required);
+        o.technician.push(replayed.technician.map(|id| id.0));
+        o.sla_due.push(order.sla_minutes.map(|m| order.created_at + chrono::Duration::minutes(i64::from(m))));
+        o.window_start.push(order.window.map(|(start, _)| start));
+        o.window_end.push(order.window.map(|(_, end)| end));
+        o.duration.push(order.duration_minutes);
+        o.cost.push(order.cost_minor);
+        o.token.push(token.clone());
+        o.version.push(replayed.version);
+        o.created_by.push(order.created_by.0);
+        o.created_at.push(order.created_at);
+        o.updated_at.push(replayed.updated_at);
+        for (column, at) in o.milestones.iter_mut().zip(replayed.milestones) {
+            column.push(at);
+        }
+        for event in &replayed.events {
+            e.order.push(order.id.0);
+            e.technician.push(event.technician.map(|id| id.0));
+            e.kind.push(event.kind.to_owned());
+            e.actor.push(event.actor.0);
+            e.payload.push(event.payload.clone());
+            e.at.push(event.at);
+        }
+    }
+    let [assigned, accepted, en_route, started, completed, closed, cancelled] = &o.milestones;
+    sqlx::query!(
+        "INSERT INTO orders (id, org_id, number, customer_id, site_id, service_type_id, title, priority, status,
+                             held_from, approval_required, technician_id, sla_due_at, scheduled_start, scheduled_end,
+                             estimated_duration_minutes,
+                             estimated_cost_minor, currency, source, tracking_token, version, created_by, created_at,
+                             updated_at, assigned_at, accepted_at, en_route_at, started_at, completed_at, closed_at,
+                             cancelled_at)
+         SELECT id, $1, number, customer_id, site_id, service_type_id, title, priority::order_priority,
+                status::order_status, held_from::order_status, approval_required, technician_id, sla_due_at,
+                scheduled_start, scheduled_end, duration, cost, $2, 'web', token, version, created_by, created_at, updated_at, assigned_at,
+                accepted_at, en_route_at, started_at, completed_at, closed_at, cancelled_at
+         FROM UNNEST($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[],
+                     $11::text[], $12::bool[], $13::uuid[], $14::timestamptz[], $15::int[], $16::bigint[], $17::text[],
+                     $18::int[], $19::uuid[], $20::timestamptz[], $21::timestamptz[], $22::timestamptz[],
+                     $23::timestamptz[], $24::timestamptz[], $25::timestamptz[], $26::timestamptz[],
+                     $27::timestamptz[], $28::timestamptz[], $29::timestamptz[], $30::timestamptz[])
+              AS u(id, number, customer_id, site_id, service_type_id, title, priority, status, held_from,
+                   approval_required, technician_id, sla_due_at, duration, cost, token, version, created_by,
+                   created_at, updated_at, assigned_at, accepted_at, en_route_at, started_at, completed_at,
+                   closed_at, cancelled_at, scheduled_start, scheduled_end)",
+        org.0,
+        currency.as_str(),
+        &o.id,
+        &o.number,
+        &o.customer,
+        &o.site,
+        &o.service_type,
+        &o.title,
+        &o.priority,
+        &o.status,
+        &o.held_from as &[Option<String>],
+        &o.approval,
+        &o.technician as &[Option<Uuid>],
+        &o.sla_due as &[Option<DateTime<Utc>>],
+        &o.duration,
+        &o.cost,
+        &o.token,
+        &o.version,
+        &o.created_by,
+        &o.created_at,
+        &o.updated_at,
+        assigned as &[Option<DateTime<Utc>>],
+        accepted as &[Option<DateTime<Utc>>],
+        en_route as &[Option<DateTime<Utc>>],
+        started as &[Option<DateTime<Utc>>],
+        completed as &[Option<DateTime<Utc>>],
+        closed as &[Option<DateTime<Utc>>],
+        cancelled as &[Option<DateTime<Utc>>],
+        &o.window_start as &[Option<DateTime<Utc>>],
+        &o.window_end as &[Option<DateTime<Utc>>],
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO order_events (org_id, order_id, technician_id, kind, actor_user_id, channel, payload, created_at)
+         SELECT $1, order_id, technician_id, kind, actor, 'web', payload, created_at
+         FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::jsonb[], $7::timestamptz[])
+              AS u(order_id, technician_id, kind, actor, payload, created_at)
+         ORDER BY created_at",
+        org.0,
+        &e.order,
+        &e.technician as &[Option<Uuid>],
+        &e.kind,
+        &e.actor,
+        &e.payload,
+        &e.at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct ReplayedColumns {
+    id: Vec<Uuid>,
+    number: Vec<String>,
+    customer: Vec<Uuid>,
+    site: Vec<Uuid>,
+    service_type: Vec<Uuid>,
+    title: Vec<String>,
+    priority: Vec<String>,
+    status: Vec<String>,
+    held_from: Vec<Option<String>>,
+    approval: Vec<bool>,
+    technician: Vec<Option<Uuid>>,
+    sla_due: Vec<Option<DateTime<Utc>>>,
+    window_start: Vec<Option<DateTime<Utc>>>,
+    window_end: Vec<Option<DateTime<Utc>>>,
+    duration: Vec<i32>,
+    cost: Vec<i64>,
+    token: Vec<String>,
+    version: Vec<i32>,
+    created_by: Vec<Uuid>,
+    created_at: Vec<DateTime<Utc>>,
+    updated_at: Vec<DateTime<Utc>>,
+    milestones: [Vec<Option<DateTime<Utc>>>; 7],
+}
+
+#[derive(Default)]
+struct EventColumns {
+    order: Vec<Uuid>,
+    technician: Vec<Option<Uuid>>,
+    kind: Vec<String>,
+    actor: Vec<Uuid>,
+    payload: Vec<serde_json::Value>,
+    at: Vec<DateTime<Utc>>,
+}

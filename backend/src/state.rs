@@ -1,0 +1,54 @@
+use crate::auth::passwords::PasswordHasher;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::mail::Mailer;
+use crate::rate_limit::RateLimiter;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// What every request, job and command shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub redis: deadpool_redis::Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: Arc<TokenKeys>,
+    pub passwords: PasswordHasher,
+    pub mailer: Mailer,
+    pub limiter: RateLimiter,
+    pub metrics: Option<PrometheusHandle>,
+    /// Wakes this process's live event streams (one database listener per process).
+    pub events: crate::events::EventHub,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Connects to PostgreSQL and prepares the Redis pool (connections open lazily, so a Redis
+    /// outage degrades rate limiting instead of stopping the API).
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&settings).await?;
+        Self::with_pool(settings, db)
+    }
+
+    pub fn with_pool(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
+        let redis = crate::rate_limit::redis_pool(&settings)?;
+        let settings = Arc::new(settings);
+        Ok(Self {
+            tokens: Arc::new(TokenKeys::new(&settings)),
+            passwords: PasswordHasher::new(settings.password_hash_concurrency)?,
+            mailer: Mailer::from_settings(&settings)?,
+            limiter: RateLimiter::new(redis.clone(), &settings.redis_key_prefix),
+            redis,
+            db,
+            settings,
+            metrics: None,
+            events: crate::events::EventHub::default(),
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! The error contract and the operations endpoints: every error in one JSON shape, request ids,
+//! readiness that tells the truth about PostgreSQL and Redis, metrics, the OpenAPI document.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use domain::Role;
+use serde_json::json;
+use sqlx::PgPool;
+use support::TestApp;
+
+/// Every error body is `{"error": {"code": <snake_case>, "message": <text>}}`, maybe with details.
+fn assert_error_shape(response: &support::TestResponse, status: StatusCode, code: &str) {
+    assert_error_shape_for("", response, status, code);
+}
+
+fn assert_error_shape_for(case: &str, response: &support::TestResponse, status: StatusCode, code: &str) {
+    assert_eq!(response.status, status, "{case}: {:?}", response.body);
+    let error =
+        response.body["error"].as_object().unwrap_or_else(|| panic!("not the error shape: {:?}", response.body));
+    assert_eq!(error["code"], code, "{case}: {:?}", response.body);
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(error.keys().all(|k| ["code", "message", "details"].contains(&k.as_str())));
+    assert!(response.headers.contains_key("x-request-id"));
+}
+
+fn raw(
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+    token: Option<&str>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(content_type) = content_type {
+        builder = builder.header(header::CONTENT_TYPE, content_type);
+    }
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    builder.body(body.into()).unwrap()
+}
+
+fn basic_auth() -> Request<Body> {
+    Request::get("/api/v1/me").header(header::AUTHORIZATION, "Basic YWRtaW46YWRtaW4=").body(Body::empty()).unwrap()
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn every_error_comes_back_in_the_json_shape(db: PgPool) {
+    let app = TestApp::new(db.clone()).await;
+    let org = app.with_org("Acme Repairs").await;
+    app.with_user(org, Role::Admin, "admin@acme.test").await;
+    let token = app.token_for("admin@acme.test").await;
+    let json = Some("application/json");
+
+    let cases = [
+        (
+            "malformed JSON",
+            raw("POST", "/api/v1/auth/login", json, "{\"email\": ", None),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "wrong content type",
+            raw("POST", "/api/v1/auth/login", Some("text/plain"), "email=a", None),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "no content type",
+            raw("POST", "/api/v1/auth/login", None, "{}", None),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "missing field",
+            raw("POST", "/api/v1/auth/login", json, r#"{"email":"a@b.c"}"#, None),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "unknown field",
+            raw("PATCH", "/api/v1/me", json, r#"{"nickname":"x"}"#, Some(&token)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "wrong type",
+            raw("PATCH", "/api/v1/org", json, r#"{"name":42}"#, Some(&token)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "too large",
+            raw("PATCH", "/api/v1/me", json, format!(r#"{{"full_name":"{}"}}"#, "x".repeat(300 * 1024)), Some(&token)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "unknown API route",
+            raw("GET", "/api/v1/no-such-thing", None, Body::empty(), None),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        ("unknown route", raw("GET", "/nothing/here", None, Body::empty(), None), StatusCode::NOT_FOUND, "not_found"),
+        (
+            "wrong method",
+            raw("DELETE", "/api/v1/me", None, Body::empty(), Some(&token)),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "bad query",
+            raw("GET", "/api/v1/users?limit=many", None, Body::empty(), Some(&token)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "unknown query key",
+            raw("GET", "/api/v1/users?colour=red", None, Body::empty(), Some(&token)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "bad path id",
+            raw("GET", "/api/v1/users/not-a-uuid", None, Body::empty(), Some(&token)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        ("no token", raw("GET", "/api/v1/users", None, Body::empty(), None), StatusCode::UNAUTHORIZED, "unauthorized"),
+        ("not a bearer token", basic_auth(), StatusCode::UNAUTHORIZED, "unauthorized"),
+    ];
+    for (case, request, status, code) in cases {
+        let response = app.send(request).await;
+        assert_error_shape_for(case, &response, status, code);
+    }
+
+    // Field validation names every bad field with a code.
+    let invalid = app
+        .post(
+            "/api/v1/users",
+            Some(&token),
+            json!({ "email": "nope", "full_name": " ", "role": "admin", "phone": "12" }),
+        )
+        .await;
+    assert_error_shape(&invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields = &invalid.body["error"]["details"]["fields"];
+    assert_eq!(fields["email"][0]["code"], "invalid_email");
+    assert_eq!(fields["full_name"][0]["code"], "too_short");
+    assert_eq!(fields["phone"][0]["code"], "invalid_phone");
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
+    assert_eq!(users, 1, "a refused request writes nothing");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn request_ids_are_generated_or_propagated(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let generated = app.get("/healthz", None).await;
+    let id = generated.headers["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let request = Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap();
+    assert_eq!(app.send(request).await.headers["x-request-id"], "trace-me-42");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn readiness_reports_each_dependency(db: PgPool) {
+    let app = TestApp::new(db.clone()).await;
+    assert_eq!(app.get("/healthz", None).await.body, json!({ "status": "ok" }));
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{:?}", ready.body);
+    assert_eq!(ready.body["checks"], json!({ "postgres": "ok", "redis": "ok" }));
+
+    // Nothing listens on port 1.
+    let no_redis = TestApp::with_settings(db, |s| s.redis_url = "redis://127.0.0.1:1".to_owned().into()).await;
+    let response = no_redis.get("/readyz", None).await;
+    assert_error_shape(&response, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert_eq!(response.body["error"]["details"], json!({ "postgres": "ok", "redis": "unreachable" }));
+    assert_eq!(no_redis.get("/healthz", None).await.status, StatusCode::OK, "liveness does not depend on Redis");
+
+    let dead_pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/none")
+        .unwrap();
+    let no_postgres = TestApp::new(dead_pool).await;
+    let response = no_postgres.get("/readyz", None).await;
+    assert_error_shape(&response, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert_eq!(response.body["error"]["details"]["postgres"], "unreachable");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn logins_still_work_while_redis_is_down(db: PgPool) {
+    // Rate limiting fails open: an outage of Redis degrades protection, not service.
+    let app = TestApp::with_settings(db, |s| s.redis_url = "redis://127.0.0.1:1".to_owned().into()).await;
+    let org = app.with_org("Acme Repairs").await;
+    app.with_user(org, Role::Admin, "admin@acme.test").await;
+    let token = app.token_for("admin@acme.test").await;
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn metrics_count_requests_by_route_and_status(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let org = app.with_org("Acme Repairs").await;
+    app.with_user(org, Role::Admin, "admin@acme.test").await;
+    let token = app.token_for("admin@acme.test").await;
+    let someone = app.get("/api/v1/me", Some(&token)).await.body["id"].as_str().unwrap().to_owned();
+    app.get(&format!("/api/v1/users/{someone}"), Some(&token)).await;
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = metrics.body.as_str().unwrap();
+    assert!(text.contains(r#"http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"}"#), "{text}");
+    assert!(!text.contains(&someone), "ids never become labels");
+    assert!(text.contains("http_request_duration_seconds_bucket{"), "{text}");
+    assert!(text.contains(r#"db_pool_connections{state="idle"}"#), "{text}");
+    assert!(text.contains("db_pool_max_connections"), "{text}");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn the_openapi_document_lists_every_route(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let spec = app.get("/api/openapi.json", None).await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert_eq!(spec.body["openapi"], "3.1.0");
+    let paths = spec.body["paths"].as_object().unwrap();
+    let mut listed: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object().unwrap().keys().map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    listed.sort();
+    let expected = [
+        "GET /api/v1/customers",
+        "GET /api/v1/customers/{id}",
+        "GET /api/v1/events",
+        "GET /api/v1/me",
+        "GET /api/v1/orders",
+        "GET /api/v1/orders/{id}",
+        "GET /api/v1/orders/{id}/attachments",
+        "GET /api/v1/orders/{id}/attachments/{attachment_id}",
+        "GET /api/v1/orders/{id}/attachments/{attachment_id}/thumbnail",
+        "GET /api/v1/orders/{id}/checklist",
+        "GET /api/v1/orders/{id}/comments",
+        "GET /api/v1/orders/{id}/history",
+        "GET /api/v1/orders/{id}/report",
+        "GET /api/v1/org",
+        "GET /api/v1/service-types",
+        "GET /api/v1/service-types/export",
+        "GET /api/v1/service-types/{id}",
+        "GET /api/v1/technicians",
+        "GET /api/v1/technicians/{id}",
+        "GET /api/v1/users",
+        "GET /api/v1/users/{id}",
+        "PATCH /api/v1/customers/{id}",
+        "PATCH /api/v1/customers/{id}/sites/{site_id}",
+        "PATCH /api/v1/me",
+        "PATCH /api/v1/orders/{id}",
+        "PATCH /api/v1/orders/{id}/checklist/{item_id}",
+        "PATCH /api/v1/org",
+        "PATCH /api/v1/service-types/{id}",
+        "PATCH /api/v1/technicians/{id}",
+        "PATCH /api/v1/users/{id}",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/logout",
+        "POST /api/v1/auth/password/forgot",
+        "POST /api/v1/auth/password/reset",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/customers",
+        "POST /api/v1/customers/{id}/archive",
+        "POST /api/v1/customers/{id}/restore",
+        "POST /api/v1/customers/{id}/sites",
+        "POST /api/v1/customers/{id}/sites/{site_id}/archive",
+        "POST /api/v1/me/password",
+        "POST /api/v1/orders",
+        "POST /api/v1/orders/{id}/actions/{action}",
+        "POST /api/v1/orders/{id}/attachments",
+        "POST /api/v1/orders/{id}/comments",
+        "POST /api/v1/service-types",
+        "POST /api/v1/service-types/import",
+        "POST /api/v1/service-types/{id}/archive",
+        "POST /api/v1/technicians",
+        "POST /api/v1/users",
+        "POST /api/v1/users/{id}/disable",
+        "POST /api/v1/users/{id}/enable",
+    ];
+    assert_eq!(listed, expected);
+    assert!(spec.body["components"]["securitySchemes"]["bearer"].is_object());
+    let docs = app.get("/api/docs/", None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    assert!(docs.body.as_str().unwrap().contains("swagger"), "interactive docs are served");
+}
