@@ -11,6 +11,7 @@ mod paging;
 mod permissions;
 mod priority;
 mod role;
+pub mod schedule;
 #[cfg(feature = "sqlx")]
 mod sqlx_text;
 mod validation;
@@ -18,7 +19,7 @@ mod values;
 mod working_hours;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{AttachmentId, CommentId};
+pub use ids::{AttachmentId, CommentId, HolidayId, OfferId, RecurringPlanId, TimeOffId};
 pub use ids::{CustomerId, OrderId, OrgId, ServiceTypeId, SessionId, SiteId, UserId};
 pub use paging::{Cursor, Page, PageLimit};
 pub use permissions::Permission;
