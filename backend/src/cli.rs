@@ -117,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let mut state = AppState::connect(settings).await?;
             state.metrics = Some(http::metrics::recorder()?);
+            crate::periodic::spawn(state.clone());
             http::serve(state).await
         }
         Command::Migrate => {

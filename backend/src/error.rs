@@ -191,6 +191,28 @@ impl From<crate::orders::OrderError> for AppError {
                 .with_details(
                     serde_json::json!({ "current_status": refused.current, "allowed_actions": refused.allowed }),
                 ),
+            E::Conflict { order_id, ref number, start, end } => {
+                Self::new(ErrorCode::BookingConflict, error.to_string()).with_details(serde_json::json!({
+                    "conflicting_order": { "id": order_id, "number": number, "start": start, "end": end }
+                }))
+            }
+            E::Unavailable(ref reasons) => Self::new(ErrorCode::TechnicianUnavailable, error.to_string())
+                .with_details(serde_json::json!({ "reasons": reasons })),
+            E::OfferClosed(status) => Self::new(ErrorCode::OfferClosed, error.to_string())
+                .with_details(serde_json::json!({ "status": status })),
+            E::NoCandidate => Self::new(ErrorCode::NoCandidate, error.to_string()),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<crate::scheduling::ScheduleError> for AppError {
+    fn from(error: crate::scheduling::ScheduleError) -> Self {
+        use crate::scheduling::ScheduleError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound(what) => Self::not_found(what),
+            E::Invalid(errors) => Self::validation(errors),
             E::Internal(_) => Self::internal(error),
         }
     }

@@ -49,6 +49,15 @@ pub enum ErrorCode {
     OrderInvalidTransition,
     /// The object changed since the version the edit was based on; read it again.
     VersionConflict,
+    /// The technician is already booked then; `details` names the order it collides with.
+    BookingConflict,
+    /// The technician does not work then (hours, time off, holiday); `details.reasons` says why.
+    /// A dispatcher may book anyway with `force`.
+    TechnicianUnavailable,
+    /// The offer is no longer open: another technician took the job, or it was withdrawn or expired.
+    OfferClosed,
+    /// No technician passes every check for this order.
+    NoCandidate,
     Internal,
     ServiceUnavailable,
 }
@@ -72,6 +81,7 @@ impl ErrorCode {
             EmailTaken | LastAdmin => 409,
             SiteLimitReached => 409,
             OrderInvalidTransition | VersionConflict => 409,
+            BookingConflict | TechnicianUnavailable | OfferClosed | NoCandidate => 409,
             Internal => 500,
             ServiceUnavailable => 503,
         }

@@ -62,3 +62,19 @@ id_type!(
     /// A file attached to a work order.
     AttachmentId
 );
+id_type!(
+    /// A period a technician does not work: vacation, sick leave, other.
+    TimeOffId
+);
+id_type!(
+    /// A day nobody in the organization works.
+    HolidayId
+);
+id_type!(
+    /// A job offered to one technician.
+    OfferId
+);
+id_type!(
+    /// A recurring plan of a maintenance contract.
+    RecurringPlanId
+);

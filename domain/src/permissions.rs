@@ -19,6 +19,10 @@ pub enum Permission {
     ReadOrders,
     /// Create orders and edit their fields.
     ManageOrders,
+    /// Technicians read only their own lane of the calendar; the service enforces that.
+    ReadSchedule,
+    /// Bookings, time off, holidays, offers and recurring plans.
+    ManageSchedule,
 }
 
 impl Role {
@@ -26,12 +30,12 @@ impl Role {
         use Permission::*;
         match permission {
             // Technicians need checklists and photo rules of the jobs they do.
-            ReadOrganization | ReadServiceTypes | ReadOrders => true,
+            ReadOrganization | ReadServiceTypes | ReadOrders | ReadSchedule => true,
             ManageOrganization | ManageUsers | ManageTechnicians | ManageServiceTypes => self == Role::Admin,
             ReadUsers | ReadTechnicians => matches!(self, Role::Admin | Role::Dispatcher),
             // Technicians see a customer only through an order assigned to them.
             ReadCustomers => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
-            ManageCustomers | ManageOrders => matches!(self, Role::Admin | Role::Dispatcher),
+            ManageCustomers | ManageOrders | ManageSchedule => matches!(self, Role::Admin | Role::Dispatcher),
         }
     }
 }
@@ -51,6 +55,7 @@ mod tests {
             assert_eq!(role.permits(Permission::ManageServiceTypes), role == Role::Admin);
             assert_eq!(role.permits(Permission::ReadCustomers), role != Role::Technician);
             assert_eq!(role.permits(Permission::ManageCustomers), matches!(role, Role::Admin | Role::Dispatcher));
+            assert_eq!(role.permits(Permission::ManageSchedule), matches!(role, Role::Admin | Role::Dispatcher));
         }
     }
 }

@@ -2,7 +2,7 @@ use domain::api::customers::{
     ContactChannel, Coordinates, CustomerChanges, CustomerKind, CustomerSummary, CustomerView, NewCustomer, NewSite,
     SiteChanges, SiteView,
 };
-use domain::{Address, CustomerId, CustomerName, Email, OrgId, Phone, SiteId, TaxId};
+use domain::{Address, CustomerId, CustomerName, Email, OrgId, Phone, SiteId, Tag, TaxId};
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -175,7 +175,8 @@ async fn select_sites(
     sqlx::query_as!(
         SiteView,
         r#"SELECT id AS "id: SiteId", customer_id AS "customer_id: CustomerId", label,
-                  address AS "address: Address", latitude, longitude, access_notes, archived_at, created_at, updated_at
+                  address AS "address: Address", latitude, longitude, access_notes, zone AS "zone: Tag", archived_at,
+                  created_at, updated_at
            FROM customer_sites
            WHERE org_id = $1 AND customer_id = ANY ($2) AND ($3::uuid IS NULL OR id = $3)
            ORDER BY id"#,
@@ -318,8 +319,8 @@ pub async fn insert_site(
     site: &NewSite,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO customer_sites (id, org_id, customer_id, label, address, latitude, longitude, access_notes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO customer_sites (id, org_id, customer_id, label, address, latitude, longitude, access_notes, zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         id.0,
         org.0,
         customer.0,
@@ -328,6 +329,7 @@ pub async fn insert_site(
         site.coordinates.map(|c| c.latitude),
         site.coordinates.map(|c| c.longitude),
         site.access_notes.as_deref(),
+        site.zone.as_ref().map(ToString::to_string),
     )
     .execute(conn)
     .await?;
@@ -350,6 +352,7 @@ pub async fn update_site(
             latitude = CASE WHEN $7 THEN $8 ELSE latitude END,
             longitude = CASE WHEN $7 THEN $9 ELSE longitude END,
             access_notes = CASE WHEN $10 THEN $11 ELSE access_notes END,
+            zone = CASE WHEN $12 THEN $13 ELSE zone END,
             updated_at = now()
          WHERE org_id = $1 AND customer_id = $2 AND id = $3",
         org.0,
@@ -363,6 +366,8 @@ pub async fn update_site(
         coordinates.map(|c| c.longitude),
         changes.access_notes.is_some(),
         changes.access_notes.as_ref().and_then(Option::as_deref),
+        changes.zone.is_some(),
+        changes.zone.as_ref().and_then(Option::as_ref).map(ToString::to_string),
     )
     .execute(conn)
     .await?;

@@ -67,6 +67,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::events::routes::router())
         .merge(crate::comments::routes::router())
         .merge(crate::attachments::routes::router())
+        .merge(crate::scheduling::routes::router())
+        .merge(crate::offers::routes::router())
+        .merge(crate::recurring::routes::router())
 }
 
 /// The OpenAPI document of the whole API.
@@ -85,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .merge(crate::tracking::routes::router())
+        .merge(crate::scheduling::routes::public_router())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

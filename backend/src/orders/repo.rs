@@ -41,6 +41,7 @@ pub struct OrderRow {
     pub technician_id: Option<UserId>,
     pub scheduled_start: Option<DateTime<Utc>>,
     pub scheduled_end: Option<DateTime<Utc>>,
+    pub schedule_forced: bool,
     pub sla_due_at: Option<DateTime<Utc>>,
     pub estimated_duration_minutes: Option<i32>,
     pub estimated_cost_minor: Option<i64>,
@@ -103,6 +104,7 @@ impl OrderRow {
             technician_id: self.technician_id,
             scheduled_start: self.scheduled_start,
             scheduled_end: self.scheduled_end,
+            schedule_forced: self.schedule_forced,
             sla_due_at: self.sla_due_at,
             sla,
             estimated_duration_minutes: self.estimated_duration_minutes,
@@ -139,8 +141,8 @@ pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_
                   service_type_id AS "service_type_id: ServiceTypeId", title, description,
                   priority AS "priority: Priority", status AS "status: OrderStatus",
                   held_from AS "held_from: OrderStatus", approval_required,
-                  technician_id AS "technician_id: UserId", scheduled_start, scheduled_end, sla_due_at,
-                  estimated_duration_minutes, estimated_cost_minor, currency AS "currency: Currency",
+                  technician_id AS "technician_id: UserId", scheduled_start, scheduled_end, schedule_forced,
+                  sla_due_at, estimated_duration_minutes, estimated_cost_minor, currency AS "currency: Currency",
                   source AS "source: OrderSource", tracking_token, version, created_at, updated_at, assigned_at, accepted_at,
                   en_route_at, started_at, completed_at, closed_at, cancelled_at
            FROM orders

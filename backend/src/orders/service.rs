@@ -1,12 +1,14 @@
 use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow};
 use crate::actor::{Actor, Forbidden};
+use crate::scheduling::{booking, repo as schedule_repo, suggest};
 use crate::state::AppState;
 use crate::{auth, orgs};
-use chrono::{Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use domain::api::orders::{
     CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, ListOrdersQuery, OrderActionRequest, OrderSource,
     OrderView, UpdateOrderRequest,
 };
+use domain::api::scheduling::OfferStatus;
 use domain::orders::{OrderAction, Performer, TransitionError, allowed_actions, transition};
 use domain::{FieldError, FieldErrors, OrderId, Page, PageLimit, Permission, Role, UserId};
 use serde_json::json;
@@ -23,6 +25,14 @@ pub enum OrderError {
     StaleVersion { presented: i32, current: i32 },
     #[error(transparent)]
     InvalidTransition(#[from] TransitionError),
+    #[error("the technician is already booked from {start} to {end} for order {number}")]
+    Conflict { order_id: OrderId, number: String, start: DateTime<Utc>, end: DateTime<Utc> },
+    #[error("the technician does not work then: {}", .0.join("; "))]
+    Unavailable(Vec<String>),
+    #[error("the offer is {0:?}")]
+    OfferClosed(OfferStatus),
+    #[error("no technician passes every check for this order")]
+    NoCandidate,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -52,12 +62,12 @@ pub(crate) fn role_of(actor: &Actor) -> Option<Role> {
     }
 }
 
-fn performer(actor: &Actor, order: &OrderRow) -> Performer {
+pub(super) fn performer(actor: &Actor, order: &OrderRow) -> Performer {
     let assigned = actor.user_id().is_some() && order.technician_id == actor.user_id();
     Performer::of(role_of(actor), assigned)
 }
 
-fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
+pub(super) fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
     let allowed = allowed_actions(&order.state(), performer(actor, &order));
     order.into_view(allowed, Utc::now(), state.settings.public_base())
 }
@@ -117,28 +127,43 @@ pub async fn create(
 ) -> Result<OrderView, OrderError> {
     actor.require(Permission::ManageOrders)?;
     let new = request.parse().map_err(OrderError::Invalid)?;
-    let org = orgs::repo::find(&state.db, actor.org_id()).await?.ok_or(OrderError::NotFound)?;
-    if !repo::site_of_customer(&state.db, org.id, new.customer_id, new.site_id).await? {
+    let mut tx = state.db.begin().await?;
+    let id = insert_new(&mut tx, actor, &new, source, channel).await?;
+    let order = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
+    tx.commit().await?;
+    Ok(view(state, actor, order))
+}
+
+/// Creates a validated order inside the caller's transaction: checks its site and service type,
+/// numbers it, copies the service type's work rules and records the `created` event.
+pub(crate) async fn insert_new(
+    conn: &mut sqlx::PgConnection,
+    actor: &Actor,
+    new: &domain::api::orders::NewOrder,
+    source: OrderSource,
+    channel: EventChannel,
+) -> Result<OrderId, OrderError> {
+    let org = orgs::repo::find(&mut *conn, actor.org_id()).await?.ok_or(OrderError::NotFound)?;
+    if !repo::site_of_customer(&mut *conn, org.id, new.customer_id, new.site_id).await? {
         return Err(invalid("site_id", "unknown_site", "no such site of this customer"));
     }
-    let defaults = repo::service_type_defaults(&state.db, org.id, new.service_type_id, new.priority)
+    let defaults = repo::service_type_defaults(&mut *conn, org.id, new.service_type_id, new.priority)
         .await?
         .ok_or_else(|| invalid("service_type_id", "unknown_service_type", "no such service type"))?;
 
     let now = Utc::now();
     let id = OrderId::new_v7();
     let (tracking_token, _) = auth::tokens::new_opaque_token();
-    let mut tx = state.db.begin().await?;
     let year = now.with_timezone(&org.time_zone.tz()).year();
-    let sequence = repo::next_number(&mut tx, org.id, year).await?;
+    let sequence = repo::next_number(&mut *conn, org.id, year).await?;
     let number = format!("{year}-{sequence:06}");
     repo::insert(
-        &mut tx,
+        &mut *conn,
         &InsertOrder {
             id,
             org: org.id,
             number: &number,
-            new: &new,
+            new,
             approval_required: defaults.approval_required,
             sla_due_at: defaults.sla_minutes.map(|minutes| now + Duration::minutes(i64::from(minutes))),
             duration_minutes: defaults.duration_minutes,
@@ -150,7 +175,7 @@ pub async fn create(
         },
     )
     .await?;
-    super::work_repo::copy_work_rules(&mut tx, org.id, id, new.service_type_id).await?;
+    super::work_repo::copy_work_rules(&mut *conn, org.id, id, new.service_type_id).await?;
     let event = NewEvent {
         org: org.id,
         order: id,
@@ -160,10 +185,8 @@ pub async fn create(
         channel,
         payload: json!({ "number": number, "title": new.title, "priority": new.priority, "source": source }),
     };
-    repo::insert_event(&mut tx, &event).await?;
-    let order = repo::find(&mut *tx, org.id, id).await?.ok_or(OrderError::NotFound)?;
-    tx.commit().await?;
-    Ok(view(state, actor, order))
+    repo::insert_event(&mut *conn, &event).await?;
+    Ok(id)
 }
 
 /// Edits fields of the version the caller read; a concurrent change makes the edit stale (409).
@@ -176,8 +199,30 @@ pub async fn update(
 ) -> Result<OrderView, OrderError> {
     actor.require(Permission::ManageOrders)?;
     let changes = request.parse().map_err(OrderError::Invalid)?;
+    let org = actor.org_id();
     let mut tx = state.db.begin().await?;
-    if !repo::update_fields(&mut tx, actor.org_id(), id, request.version, &changes).await? {
+    let current = repo::find(&mut *tx, org, id).await?.ok_or(OrderError::NotFound)?;
+    // A new window of an assigned order is a new booking: the technician must work then.
+    let rebooking = match (changes.window, current.technician_id) {
+        (Some(Some(window)), Some(technician)) => {
+            let forced = booking::check_available(&mut tx, org, technician, window, request.force).await?;
+            Some((technician, window, forced))
+        }
+        _ => None,
+    };
+    let updated = match repo::update_fields(&mut tx, org, id, request.version, &changes).await {
+        Ok(updated) => updated,
+        Err(error) => {
+            return Err(match rebooking {
+                Some((technician, window, _)) => booking::explain(state, tx, org, id, technician, window, error).await,
+                None => error.into(),
+            });
+        }
+    };
+    if let Some((_, _, forced)) = rebooking {
+        schedule_repo::set_forced(&mut tx, org, id, forced).await?;
+    }
+    if !updated {
         let current = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
         return Err(OrderError::StaleVersion { presented: request.version, current: current.version });
     }
@@ -243,18 +288,42 @@ pub async fn act(
         OrderAction::Complete => Some(super::work::prove_and_store(&mut tx, actor, &order, request).await?),
         _ => None,
     };
+    let org = actor.org_id();
+    // An assignment of an order with a window books the technician for it (or for the best
+    // candidate's first free slot with `auto`).
+    let mut booking = None;
     let technician = match action {
         OrderAction::Assign | OrderAction::Reassign => {
-            let to = request.technician_id.ok_or_else(|| invalid("technician_id", "required", "whom to assign"))?;
-            if !repo::is_active_technician(&mut *tx, actor.org_id(), to).await? {
-                return Err(invalid("technician_id", "unknown_technician", "no such active technician"));
+            let (to, window) = match request.technician_id {
+                _ if request.auto && action == OrderAction::Assign => {
+                    let (to, window) = suggest::best(&mut tx, org, &order, Utc::now()).await?;
+                    (to, Some(window))
+                }
+                Some(to) => (to, order.scheduled_start.zip(order.scheduled_end)),
+                None => return Err(invalid("technician_id", "required", "whom to assign")),
+            };
+            match window {
+                Some(window) => {
+                    let forced = booking::check_available(&mut tx, org, to, window, request.force).await?;
+                    booking = Some((to, window, forced));
+                }
+                None => {
+                    booking::technician(&mut tx, org, to).await?;
+                }
             }
             Some(Some(to))
         }
         OrderAction::Decline => Some(None),
         _ => None,
     };
-    repo::apply_transition(&mut tx, actor.org_id(), id, moved.to, moved.held_from, technician).await?;
+    // A booking writes the technician with the window, where the no-overlap constraint checks it.
+    let handover = if booking.is_some() { None } else { technician };
+    repo::apply_transition(&mut tx, org, id, moved.to, moved.held_from, handover).await?;
+    if let Some((to, window, forced)) = booking
+        && let Err(error) = schedule_repo::set_booking(&mut tx, org, id, to, window, forced).await
+    {
+        return Err(booking::explain(state, tx, org, id, to, window, error).await);
+    }
     let mut payload = json!({
         "from": order.status, "to": moved.to, "reason": reason,
         "technician_id": technician.flatten(), "previous_technician_id": technician.and(order.technician_id),
@@ -272,6 +341,10 @@ pub async fn act(
         payload,
     };
     repo::insert_event(&mut tx, &event).await?;
+    // Auto-dispatch offers a declined order to the next candidates.
+    if let (OrderAction::Decline, Some(declined_by)) = (action, order.technician_id) {
+        crate::offers::service::on_decline(&mut tx, org, &order, declined_by).await?;
+    }
     let order = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
     tx.commit().await?;
     Ok(view(state, actor, order))

@@ -6,7 +6,8 @@ pub async fn find(db: impl PgExecutor<'_>, id: OrgId) -> sqlx::Result<Option<Org
     sqlx::query_as!(
         OrgView,
         r#"SELECT id AS "id: OrgId", name AS "name: OrgName", time_zone AS "time_zone: TimeZone",
-                  locale AS "locale: Locale", currency AS "currency: Currency", created_at, updated_at
+                  locale AS "locale: Locale", currency AS "currency: Currency", travel_buffer_minutes,
+                  auto_dispatch, offer_fanout, offer_timeout_minutes, recurring_horizon_days, created_at, updated_at
            FROM organizations WHERE id = $1"#,
         id.0,
     )
@@ -50,6 +51,11 @@ pub async fn update(conn: &mut PgConnection, id: OrgId, changes: &OrgChanges) ->
             time_zone = COALESCE($3, time_zone),
             locale = COALESCE($4, locale),
             currency = COALESCE($5, currency),
+            travel_buffer_minutes = COALESCE($6, travel_buffer_minutes),
+            auto_dispatch = COALESCE($7, auto_dispatch),
+            offer_fanout = COALESCE($8, offer_fanout),
+            offer_timeout_minutes = COALESCE($9, offer_timeout_minutes),
+            recurring_horizon_days = COALESCE($10, recurring_horizon_days),
             updated_at = now()
          WHERE id = $1",
         id.0,
@@ -57,6 +63,11 @@ pub async fn update(conn: &mut PgConnection, id: OrgId, changes: &OrgChanges) ->
         changes.time_zone.as_ref().map(TimeZone::as_str),
         changes.locale.map(Locale::as_str),
         changes.currency.as_ref().map(Currency::as_str),
+        changes.travel_buffer_minutes,
+        changes.auto_dispatch,
+        changes.offer_fanout,
+        changes.offer_timeout_minutes,
+        changes.recurring_horizon_days,
     )
     .execute(conn)
     .await?;

@@ -11,7 +11,7 @@ use domain::{CustomerId, OrderId, OrgId, Priority, Role, ServiceTypeId, SiteId, 
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What past orders are made of: the organization's customers, service types and people.
 #[derive(Debug)]
@@ -98,7 +98,36 @@ const PROBLEMS: [&str; 6] = [
     "trips the breaker",
 ];
 
-fn plan(catalog: &Catalog, rng: &mut StdRng, now: DateTime<Utc>, span: Duration) -> Option<PastOrder> {
+/// The windows already given to each technician, so planned orders never double-book anyone
+/// (the database would refuse them).
+#[derive(Debug, Default)]
+struct Booked(HashMap<UserId, BTreeMap<DateTime<Utc>, DateTime<Utc>>>);
+
+impl Booked {
+    /// Books the first free window of `length` starting at `wanted` or up to a day later, by the hour.
+    fn reserve(
+        &mut self,
+        technician: UserId,
+        wanted: DateTime<Utc>,
+        length: Duration,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let taken = self.0.entry(technician).or_default();
+        let start = (0..24).map(|hours| wanted + Duration::hours(hours)).find(|start| {
+            // Windows never overlap, so the last one starting before this one ends is the only one that could.
+            taken.range(..*start + length).next_back().is_none_or(|(_, end)| end <= start)
+        })?;
+        taken.insert(start, start + length);
+        Some((start, start + length))
+    }
+}
+
+fn plan(
+    catalog: &Catalog,
+    booked: &mut Booked,
+    rng: &mut StdRng,
+    now: DateTime<Utc>,
+    span: Duration,
+) -> Option<PastOrder> {
     let (customer_id, site_id) = *catalog.sites.choose(rng)?;
     let service_type = catalog.service_types.choose(rng)?;
     let able: Vec<UserId> = catalog
@@ -190,10 +219,17 @@ fn plan(catalog: &Catalog, rng: &mut StdRng, now: DateTime<Utc>, span: Duration)
         duration_minutes: service_type.duration_minutes,
         cost_minor: service_type.price_minor,
         sla_minutes: sla_minutes.and_then(|m| i32::try_from(m).ok()),
-        window: (ending != "new").then(|| {
-            let start = created_at + Duration::hours(rng.random_range(2..72));
-            (start, start + Duration::minutes(i64::from(service_type.duration_minutes)))
-        }),
+        window: match (ending, technician) {
+            ("new", _) => None,
+            (_, technician) => {
+                let start = created_at + Duration::hours(rng.random_range(2..72));
+                let length = Duration::minutes(i64::from(service_type.duration_minutes));
+                match technician {
+                    Some(technician) => booked.reserve(technician, start, length),
+                    None => Some((start, start + length)),
+                }
+            }
+        },
         created_by: dispatcher,
         created_at,
         steps,
@@ -211,13 +247,17 @@ pub async fn write_past_orders(
     const BATCH: usize = 2_000;
     let catalog = catalog(state, org).await?;
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut booked = Booked::default();
+    for (technician, start, end) in crate::scheduling::repo::all_bookings(&state.db, org).await? {
+        booked.0.entry(technician).or_default().insert(start, end);
+    }
     let now = Utc::now();
     let mut written = 0;
     let mut analyze_at = 1;
     while written < count {
         let mut batch = Vec::with_capacity(BATCH.min(count - written));
         while batch.len() < BATCH.min(count - written) {
-            let planned = plan(&catalog, &mut rng, now, span)
+            let planned = plan(&catalog, &mut booked, &mut rng, now, span)
                 .context("no customers, service types or able technicians to plan orders with")?;
             batch.push(history::replay(planned).context("a planned history broke the lifecycle")?);
         }

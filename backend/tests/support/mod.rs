@@ -161,6 +161,14 @@ impl TestApp {
         self.request(Method::POST, path, token, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
         self.request(Method::PATCH, path, token, Some(body)).await
     }

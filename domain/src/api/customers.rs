@@ -1,6 +1,7 @@
 use super::patch;
 use crate::{
-    Address, Cursor, CustomerId, CustomerName, Email, FieldError, FieldErrors, OrgId, Phone, SiteId, TaxId, Validator,
+    Address, Cursor, CustomerId, CustomerName, Email, FieldError, FieldErrors, OrgId, Phone, SiteId, Tag, TaxId,
+    Validator,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,8 @@ pub struct SiteView {
     pub longitude: Option<f64>,
     /// Entrance, door code, floor, parking, dog.
     pub access_notes: Option<String>,
+    /// The territory it lies in; technicians serve zones.
+    pub zone: Option<Tag>,
     pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -124,6 +127,7 @@ pub struct CreateSiteRequest {
     /// -180 to 180.
     pub longitude: Option<f64>,
     pub access_notes: Option<String>,
+    pub zone: Option<String>,
 }
 
 /// `PATCH /customers/{id}`: absent fields stay as they are, `null` clears an optional one.
@@ -160,6 +164,8 @@ pub struct UpdateSiteRequest {
     pub longitude: Option<Option<f64>>,
     #[serde(default, deserialize_with = "patch")]
     pub access_notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch")]
+    pub zone: Option<Option<String>>,
 }
 
 /// Query of `GET /customers`.
@@ -205,6 +211,7 @@ pub struct NewSite {
     pub address: Address,
     pub coordinates: Option<Coordinates>,
     pub access_notes: Option<String>,
+    pub zone: Option<Tag>,
 }
 
 /// Validated customer changes; `None` leaves a field as it is, `Some(None)` clears it.
@@ -226,6 +233,7 @@ pub struct SiteChanges {
     pub address: Option<Address>,
     pub coordinates: Option<Option<Coordinates>>,
     pub access_notes: Option<Option<String>>,
+    pub zone: Option<Option<Tag>>,
 }
 
 const MAX_NOTES: usize = 4000;
@@ -313,11 +321,13 @@ fn parse_site(v: &mut Validator, prefix: &str, req: &CreateSiteRequest) -> Optio
         &format!("{prefix}access_notes"),
         req.access_notes.as_deref().map(|n| free_text(n, MAX_ACCESS_NOTES)),
     );
+    let zone = v.check_opt(&format!("{prefix}zone"), req.zone.as_deref().map(Tag::parse));
     Some(NewSite {
         label: label?.flatten(),
         address: address?,
         coordinates: coordinates?,
         access_notes: access_notes?.flatten(),
+        zone: zone?,
     })
 }
 
@@ -408,12 +418,14 @@ impl UpdateSiteRequest {
         };
         let access_notes =
             patch_field(&mut v, "access_notes", self.access_notes.as_ref(), |raw| free_text(raw, MAX_ACCESS_NOTES));
+        let zone = patch_field(&mut v, "zone", self.zone.as_ref(), |raw| Tag::parse(raw).map(Some));
         v.finish(|| {
             Some(SiteChanges {
                 label: label?,
                 address: address?,
                 coordinates: coordinates?,
                 access_notes: access_notes?,
+                zone: zone?,
             })
         })
     }
@@ -506,7 +518,8 @@ mod tests {
                     address: "Street 1".into(),
                     latitude: None,
                     longitude: None,
-                    access_notes: None
+                    access_notes: None,
+                    zone: None,
                 };
                 MAX_SITES + 1
             ],

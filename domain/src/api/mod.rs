@@ -10,6 +10,7 @@ pub mod customers;
 pub mod events;
 pub mod orders;
 pub mod org;
+pub mod scheduling;
 pub mod service_types;
 pub mod technicians;
 pub mod users;

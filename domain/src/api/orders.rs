@@ -73,6 +73,8 @@ pub struct OrderView {
     pub technician_id: Option<UserId>,
     pub scheduled_start: Option<DateTime<Utc>>,
     pub scheduled_end: Option<DateTime<Utc>>,
+    /// Booked outside working hours or inside time off by a dispatcher's decision.
+    pub schedule_forced: bool,
     pub sla_due_at: Option<DateTime<Utc>>,
     pub sla: SlaState,
     pub estimated_duration_minutes: Option<i32>,
@@ -217,6 +219,10 @@ pub struct UpdateOrderRequest {
     pub scheduled_end: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "patch")]
     pub estimated_cost_minor: Option<Option<i64>>,
+    /// Keep a new window of an assigned order even outside the technician's working hours or in
+    /// their time off; the booking is flagged.
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -278,6 +284,14 @@ pub struct OrderActionRequest {
     pub comment: Option<String>,
     /// assign, reassign: to whom.
     pub technician_id: Option<UserId>,
+    /// assign: pick the best-ranked eligible technician instead of `technician_id`, and book their
+    /// first free slot when the order has no window yet.
+    #[serde(default)]
+    pub auto: bool,
+    /// assign, reassign: book the order's window even outside the technician's working hours or in
+    /// their time off; the booking is flagged.
+    #[serde(default)]
+    pub force: bool,
     /// complete: the work report (required then; ignored by other actions).
     pub report: Option<WorkReportRequest>,
 }
