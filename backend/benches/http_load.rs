@@ -24,8 +24,12 @@ enum Scenario {
     /// One order by id.
     GetOrder,
     CreateOrder,
-    /// One lifecycle action: reassigning an assigned order, which can repeat forever.
+    /// One lifecycle action: holding and resuming an order in progress, which can repeat forever.
     Action,
+    /// Free slots for a 90-minute job over the next 30 days.
+    Slots,
+    /// Ranked technicians for a new order.
+    Suggestions,
 }
 
 impl Scenario {
@@ -38,6 +42,8 @@ impl Scenario {
             Scenario::GetOrder => "get_order",
             Scenario::CreateOrder => "create_order",
             Scenario::Action => "action",
+            Scenario::Slots => "slots",
+            Scenario::Suggestions => "suggestions",
         }
     }
 }
@@ -79,6 +85,8 @@ fn parse_args() -> anyhow::Result<Options> {
                     Scenario::GetOrder,
                     Scenario::CreateOrder,
                     Scenario::Action,
+                    Scenario::Slots,
+                    Scenario::Suggestions,
                 ]
                 .into_iter()
                 .find(|s| s.name() == value)
@@ -121,11 +129,9 @@ struct Setup {
     token: String,
     /// Orders to read (get_order) or to act on (action: one per worker).
     order_ids: Vec<String>,
-    /// Technicians to reassign between.
-    technician_ids: Vec<String>,
     /// The body of a new order.
     new_order: serde_json::Value,
-    /// The dispatcher's filtered list: the query string.
+    /// The query string of the dispatcher's filtered list, or of the slot search.
     list_query: String,
 }
 
@@ -164,13 +170,29 @@ async fn setup(client: &reqwest::Client, options: &Options) -> anyhow::Result<Se
                 ids(&get_json(client, format!("{base}/api/v1/orders?limit=200"), &setup.token).await?, "/id");
         }
         Scenario::Action => {
-            let query = format!("{base}/api/v1/orders?status=assigned&limit={}", options.concurrency.min(200));
+            let query = format!("{base}/api/v1/orders?status=in_progress&limit={}", options.concurrency.min(200));
             setup.order_ids = ids(&get_json(client, query, &setup.token).await?, "/id");
-            let technicians = get_json(client, format!("{base}/api/v1/technicians?limit=200"), &setup.token).await?;
-            setup.technician_ids = ids(&technicians, "/user/id");
-            if setup.order_ids.len() < options.concurrency || setup.technician_ids.len() < 2 {
-                bail!("the action scenario needs {} assigned orders and two technicians", options.concurrency);
+            if setup.order_ids.len() < options.concurrency {
+                bail!("the action scenario needs {} orders in progress", options.concurrency);
             }
+        }
+        Scenario::Suggestions => {
+            setup.order_ids = ids(
+                &get_json(client, format!("{base}/api/v1/orders?status=new&limit=200"), &setup.token).await?,
+                "/id",
+            );
+            if setup.order_ids.is_empty() {
+                bail!("the suggestions scenario needs new orders");
+            }
+        }
+        Scenario::Slots => {
+            let from = chrono::Utc::now() + chrono::Duration::days(1);
+            let to = from + chrono::Duration::days(30);
+            setup.list_query = format!(
+                "duration_minutes=90&from={}&to={}&limit=20",
+                from.format("%Y-%m-%dT%H:00:00Z"),
+                to.format("%Y-%m-%dT%H:00:00Z")
+            );
         }
         Scenario::CreateOrder => {
             let customers = get_json(client, format!("{base}/api/v1/customers?limit=1"), &setup.token).await?;
@@ -217,10 +239,14 @@ async fn one_request(
         Scenario::CreateOrder => client.post(format!("{base}/api/v1/orders")).json(&setup.new_order),
         Scenario::Action => {
             let id = &setup.order_ids[worker];
-            let technician = &setup.technician_ids[n % 2];
-            client
-                .post(format!("{base}/api/v1/orders/{id}/actions/reassign"))
-                .json(&json!({ "technician_id": technician }))
+            let (action, body) =
+                if n.is_multiple_of(2) { ("hold", json!({ "reason": "benchmark" })) } else { ("resume", json!({})) };
+            client.post(format!("{base}/api/v1/orders/{id}/actions/{action}")).json(&body)
+        }
+        Scenario::Slots => client.get(format!("{base}/api/v1/schedule/slots?{}", setup.list_query)),
+        Scenario::Suggestions => {
+            let id = &setup.order_ids[(worker * 7919 + n) % setup.order_ids.len()];
+            client.get(format!("{base}/api/v1/orders/{id}/suggestions"))
         }
     };
     let request = if options.scenario == Scenario::Login { request } else { request.bearer_auth(&setup.token) };

@@ -276,6 +276,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "PATCH /api/v1/recurring-plans/{id}",
         "PATCH /api/v1/service-types/{id}",
         "PATCH /api/v1/technicians/{id}",
+        "PATCH /api/v1/time-off/{id}",
         "PATCH /api/v1/users/{id}",
         "POST /api/v1/auth/login",
         "POST /api/v1/auth/logout",

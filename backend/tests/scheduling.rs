@@ -41,6 +41,18 @@ async fn book(
     shop.app.put(&path, Some(&shop.dispatcher), body).await
 }
 
+/// A and B work weekdays 09:00–18:00 Moscow; A is busy 09:00–11:00 (06:00–08:00Z) on Tuesday
+/// 2026-12-01 with the order returned.
+async fn busy_morning(db: PgPool) -> (Shop, Value) {
+    let shop = Shop::open(db, false).await;
+    set_hours(&shop, &shop.tech_a_id, weekdays_nine_to_six()).await;
+    set_hours(&shop, &shop.tech_b_id, weekdays_nine_to_six()).await;
+    let busy = shop.new_order("Morning job").await;
+    let booked = book(&shop, &busy, &shop.tech_a_id, "2026-12-01T06:00:00Z", "2026-12-01T08:00:00Z", false).await;
+    assert_eq!(booked.status, StatusCode::OK, "{:?}", booked.body);
+    (shop, busy)
+}
+
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn twenty_concurrent_bookings_of_one_technician_leave_exactly_one(db: PgPool) {
     let shop = Shop::open(db, false).await;
@@ -138,6 +150,24 @@ async fn a_booking_outside_hours_in_time_off_or_on_a_holiday_needs_force_and_is_
         book(&shop, &second, &shop.tech_a_id, "2026-12-09T07:00:00Z", "2026-12-09T08:00:00Z", false).await;
     assert_eq!(holiday_booking.code(), "technician_unavailable");
     assert_eq!(holiday_booking.body["error"]["details"]["reasons"], json!(["holiday 2026-12-09 (Founders' day)"]));
+    // Moving the time off to Thursday frees Tuesday; deleting it frees Thursday.
+    let time_off_path = format!("/api/v1/time-off/{}", time_off.body["id"].as_str().unwrap());
+    let moved_off = shop
+        .app
+        .patch(
+            &time_off_path,
+            Some(&shop.dispatcher),
+            json!({ "starts_at": "2026-12-10T00:00:00Z", "ends_at": "2026-12-11T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(moved_off.status, StatusCode::OK, "{:?}", moved_off.body);
+    assert_eq!(moved_off.body["kind"], "sick");
+    let backwards =
+        shop.app.patch(&time_off_path, Some(&shop.dispatcher), json!({ "ends_at": "2026-12-09T00:00:00Z" })).await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let thursday = shop.new_order("Thursday job").await;
+    let away = book(&shop, &thursday, &shop.tech_a_id, "2026-12-10T07:00:00Z", "2026-12-10T08:00:00Z", false).await;
+    assert_eq!(away.code(), "technician_unavailable");
     // Deleting the time off frees Tuesday again.
     let deleted = shop
         .app
@@ -227,15 +257,7 @@ async fn working_hours_map_to_the_right_instants_on_both_dst_change_days(db: PgP
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn free_slots_are_ranked_and_honour_bookings_buffers_skills_and_zones(db: PgPool) {
-    let shop = Shop::open(db, false).await;
-    set_hours(&shop, &shop.tech_a_id, weekdays_nine_to_six()).await;
-    set_hours(&shop, &shop.tech_b_id, weekdays_nine_to_six()).await;
-    // A is busy 09:00–11:00 Moscow (06:00–08:00Z) on Tuesday 2026-12-01.
-    let busy = shop.new_order("Morning job").await;
-    assert_eq!(
-        book(&shop, &busy, &shop.tech_a_id, "2026-12-01T06:00:00Z", "2026-12-01T08:00:00Z", false).await.status,
-        StatusCode::OK
-    );
+    let (shop, _) = busy_morning(db).await;
     let search = "/api/v1/schedule/slots?duration_minutes=90&skills=washing_machines&from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z";
     let slots = shop.app.get(search, Some(&shop.dispatcher)).await;
     assert_eq!(slots.status, StatusCode::OK, "{:?}", slots.body);
@@ -266,14 +288,7 @@ async fn free_slots_are_ranked_and_honour_bookings_buffers_skills_and_zones(db: 
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn suggestions_explain_every_check_and_auto_assign_books_the_best(db: PgPool) {
-    let shop = Shop::open(db, false).await;
-    set_hours(&shop, &shop.tech_a_id, weekdays_nine_to_six()).await;
-    set_hours(&shop, &shop.tech_b_id, weekdays_nine_to_six()).await;
-    let busy = shop.new_order("Morning job").await;
-    assert_eq!(
-        book(&shop, &busy, &shop.tech_a_id, "2026-12-01T06:00:00Z", "2026-12-01T08:00:00Z", false).await.status,
-        StatusCode::OK
-    );
+    let (shop, busy) = busy_morning(db).await;
     let order = shop
         .app
         .post(

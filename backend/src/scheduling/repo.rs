@@ -59,6 +59,43 @@ pub async fn time_off_in(
     .await
 }
 
+/// Replaces a time-off period; `None` when there is no such period in the organization.
+pub async fn update_time_off(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: TimeOffId,
+    time_off: &NewTimeOff,
+) -> sqlx::Result<Option<TimeOffView>> {
+    sqlx::query_as!(
+        TimeOffView,
+        r#"UPDATE time_off SET kind = $3, starts_at = $4, ends_at = $5, note = $6
+           WHERE org_id = $1 AND id = $2
+           RETURNING id AS "id: TimeOffId", technician_id AS "technician_id: UserId", kind AS "kind: TimeOffKind",
+                     starts_at, ends_at, note, created_at"#,
+        org.0,
+        id.0,
+        time_off.kind as TimeOffKind,
+        time_off.starts_at,
+        time_off.ends_at,
+        time_off.note.as_deref(),
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find_time_off(conn: &mut PgConnection, org: OrgId, id: TimeOffId) -> sqlx::Result<Option<TimeOffView>> {
+    sqlx::query_as!(
+        TimeOffView,
+        r#"SELECT id AS "id: TimeOffId", technician_id AS "technician_id: UserId", kind AS "kind: TimeOffKind",
+                  starts_at, ends_at, note, created_at
+           FROM time_off WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
+        org.0,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn delete_time_off(conn: &mut PgConnection, org: OrgId, id: TimeOffId) -> sqlx::Result<Option<UserId>> {
     sqlx::query_scalar!(
         r#"DELETE FROM time_off WHERE org_id = $1 AND id = $2 RETURNING technician_id AS "technician_id: UserId""#,

@@ -10,7 +10,7 @@ use domain::api::orders::OrderView;
 use domain::api::scheduling::{
     BookingRequest, CalendarFeedView, CreateHolidayRequest, CreateTimeOffRequest, HolidayQuery, HolidayView,
     MyScheduleQuery, SchedulePage, ScheduleQuery, SlotSearchQuery, SlotView, SuggestionsView, TimeOffQuery,
-    TimeOffView,
+    TimeOffView, UpdateTimeOffRequest,
 };
 use domain::{ErrorBody, HolidayId, OrderId, Page, TimeOffId, UserId};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_time_off, create_time_off))
-        .routes(routes!(delete_time_off))
+        .routes(routes!(update_time_off, delete_time_off))
         .routes(routes!(list_holidays, create_holiday))
         .routes(routes!(delete_holiday))
         .routes(routes!(get_schedule))
@@ -99,6 +99,19 @@ async fn create_time_off(
     Json(body): Json<CreateTimeOffRequest>,
 ) -> Result<(StatusCode, axum::Json<TimeOffView>), AppError> {
     Ok((StatusCode::CREATED, axum::Json(service::create_time_off(&state, &actor, id, &body).await?)))
+}
+
+/// Moves, resizes or re-labels a time-off period.
+#[utoipa::path(patch, path = "/time-off/{id}", tag = "scheduling", security(("bearer" = [])),
+    params(("id" = TimeOffId, Path)), request_body = UpdateTimeOffRequest,
+    responses((status = 200, body = TimeOffView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_time_off(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<TimeOffId>,
+    Json(body): Json<UpdateTimeOffRequest>,
+) -> Result<axum::Json<TimeOffView>, AppError> {
+    Ok(axum::Json(service::update_time_off(&state, &actor, id, &body).await?))
 }
 
 #[utoipa::path(delete, path = "/time-off/{id}", tag = "scheduling", security(("bearer" = [])),

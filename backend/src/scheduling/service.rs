@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone as _, Utc};
 use domain::api::scheduling::{
     CreateHolidayRequest, CreateTimeOffRequest, HolidayQuery, HolidayView, MAX_CALENDAR_TECHNICIANS, MyScheduleQuery,
     SchedulePage, SchedulePeriod, ScheduleQuery, SlotSearchQuery, SlotView, SuggestionsView, TechnicianSchedule,
-    TimeOffQuery, TimeOffView, check_range,
+    TimeOffQuery, TimeOffView, UpdateTimeOffRequest, check_range,
 };
 use domain::schedule::{Interval, SlotQuery, find_slots};
 use domain::{
@@ -86,6 +86,30 @@ pub async fn create_time_off(
     let view = repo::insert_time_off(&mut tx, actor.org_id(), technician, &time_off).await?;
     audit::record(&mut tx, actor, "time_off.created", ("time_off", view.id.0), json!({ "technician_id": technician }))
         .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update_time_off(
+    state: &AppState,
+    actor: &Actor,
+    id: TimeOffId,
+    request: &UpdateTimeOffRequest,
+) -> Result<TimeOffView, ScheduleError> {
+    actor.require(Permission::ManageSchedule)?;
+    let org = actor.org_id();
+    let mut tx = state.db.begin().await?;
+    let current = repo::find_time_off(&mut tx, org, id).await?.ok_or(ScheduleError::NotFound("time off"))?;
+    let changed = request.apply(&current).map_err(ScheduleError::Invalid)?;
+    let view = repo::update_time_off(&mut tx, org, id, &changed).await?.ok_or(ScheduleError::NotFound("time off"))?;
+    audit::record(
+        &mut tx,
+        actor,
+        "time_off.updated",
+        ("time_off", id.0),
+        json!({ "technician_id": view.technician_id }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(view)
 }

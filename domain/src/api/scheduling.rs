@@ -48,6 +48,31 @@ pub struct CreateTimeOffRequest {
     pub note: Option<String>,
 }
 
+/// `PATCH /time-off/{id}`: absent fields stay as they are, `note: null` clears the note.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTimeOffRequest {
+    pub kind: Option<TimeOffKind>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "super::patch")]
+    pub note: Option<Option<String>>,
+}
+
+impl UpdateTimeOffRequest {
+    /// The period after applying these changes to `current`, validated as a whole.
+    pub fn apply(&self, current: &TimeOffView) -> Result<NewTimeOff, FieldErrors> {
+        CreateTimeOffRequest {
+            kind: self.kind.unwrap_or(current.kind),
+            starts_at: self.starts_at.unwrap_or(current.starts_at),
+            ends_at: self.ends_at.unwrap_or(current.ends_at),
+            note: self.note.clone().unwrap_or_else(|| current.note.clone()),
+        }
+        .parse()
+    }
+}
+
 /// A validated time-off period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTimeOff {
