@@ -269,6 +269,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "GET /api/v1/users/{id}",
         "PATCH /api/v1/customers/{id}",
         "PATCH /api/v1/customers/{id}/sites/{site_id}",
+        "PATCH /api/v1/holidays/{id}",
         "PATCH /api/v1/me",
         "PATCH /api/v1/orders/{id}",
         "PATCH /api/v1/orders/{id}/checklist/{item_id}",

@@ -231,6 +231,22 @@ async fn bad_scheduling_input_is_refused_and_changes_nothing(db: PgPool) {
     let again = shop.app.post("/api/v1/holidays", Some(&shop.admin), duplicate_day).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(again.body["error"]["details"]["fields"]["day"][0]["code"], "duplicate");
+    // Moving another holiday onto that day is refused the same way; renaming it is fine.
+    let other =
+        shop.app.post("/api/v1/holidays", Some(&shop.admin), json!({ "day": "2026-12-30", "name": "Eve's eve" })).await;
+    let other_path = format!("/api/v1/holidays/{}", other.body["id"].as_str().unwrap());
+    let clash = shop.app.patch(&other_path, Some(&shop.admin), json!({ "day": "2026-12-31" })).await;
+    assert_eq!(clash.body["error"]["details"]["fields"]["day"][0]["code"], "duplicate");
+    let renamed = shop.app.patch(&other_path, Some(&shop.admin), json!({ "name": "Last working day" })).await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    assert_eq!(
+        (renamed.body["day"].as_str(), renamed.body["name"].as_str()),
+        (Some("2026-12-30"), Some("Last working day"))
+    );
+    assert_eq!(
+        shop.app.patch(&other_path, Some(&shop.tech_a), json!({ "name": "Mine" })).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]

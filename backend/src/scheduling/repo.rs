@@ -146,6 +146,40 @@ pub async fn holidays(
     .await
 }
 
+pub async fn find_holiday(conn: &mut PgConnection, org: OrgId, id: HolidayId) -> sqlx::Result<Option<HolidayView>> {
+    sqlx::query_as!(
+        HolidayView,
+        r#"SELECT id AS "id: HolidayId", day, name FROM holidays WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
+        org.0,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// None when another holiday of the organization already has that day.
+pub async fn update_holiday(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: HolidayId,
+    day: NaiveDate,
+    name: &str,
+) -> sqlx::Result<Option<HolidayView>> {
+    sqlx::query_as!(
+        HolidayView,
+        r#"UPDATE holidays SET day = $3, name = $4
+           WHERE org_id = $1 AND id = $2
+             AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.org_id = $1 AND h.day = $3 AND h.id <> $2)
+           RETURNING id AS "id: HolidayId", day, name"#,
+        org.0,
+        id.0,
+        day,
+        name,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn delete_holiday(conn: &mut PgConnection, org: OrgId, id: HolidayId) -> sqlx::Result<bool> {
     let done = sqlx::query!("DELETE FROM holidays WHERE org_id = $1 AND id = $2", org.0, id.0).execute(conn).await?;
     Ok(done.rows_affected() == 1)

@@ -10,7 +10,7 @@ use domain::api::orders::OrderView;
 use domain::api::scheduling::{
     BookingRequest, CalendarFeedView, CreateHolidayRequest, CreateTimeOffRequest, HolidayQuery, HolidayView,
     MyScheduleQuery, SchedulePage, ScheduleQuery, SlotSearchQuery, SlotView, SuggestionsView, TimeOffQuery,
-    TimeOffView, UpdateTimeOffRequest,
+    TimeOffView, UpdateHolidayRequest, UpdateTimeOffRequest,
 };
 use domain::{ErrorBody, HolidayId, OrderId, Page, TimeOffId, UserId};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_time_off, create_time_off))
         .routes(routes!(update_time_off, delete_time_off))
         .routes(routes!(list_holidays, create_holiday))
-        .routes(routes!(delete_holiday))
+        .routes(routes!(update_holiday, delete_holiday))
         .routes(routes!(get_schedule))
         .routes(routes!(get_my_schedule))
         .routes(routes!(find_slots))
@@ -144,6 +144,19 @@ async fn create_holiday(
     Json(body): Json<CreateHolidayRequest>,
 ) -> Result<(StatusCode, axum::Json<HolidayView>), AppError> {
     Ok((StatusCode::CREATED, axum::Json(service::create_holiday(&state, &actor, &body).await?)))
+}
+
+/// Moves a holiday to another day or renames it.
+#[utoipa::path(patch, path = "/holidays/{id}", tag = "scheduling", security(("bearer" = [])),
+    params(("id" = HolidayId, Path)), request_body = UpdateHolidayRequest,
+    responses((status = 200, body = HolidayView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_holiday(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<HolidayId>,
+    Json(body): Json<UpdateHolidayRequest>,
+) -> Result<axum::Json<HolidayView>, AppError> {
+    Ok(axum::Json(service::update_holiday(&state, &actor, id, &body).await?))
 }
 
 #[utoipa::path(delete, path = "/holidays/{id}", tag = "scheduling", security(("bearer" = [])),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone as _, Utc};
 use domain::api::scheduling::{
     CreateHolidayRequest, CreateTimeOffRequest, HolidayQuery, HolidayView, MAX_CALENDAR_TECHNICIANS, MyScheduleQuery,
     SchedulePage, SchedulePeriod, ScheduleQuery, SlotSearchQuery, SlotView, SuggestionsView, TechnicianSchedule,
-    TimeOffQuery, TimeOffView, UpdateTimeOffRequest, check_range,
+    TimeOffQuery, TimeOffView, UpdateHolidayRequest, UpdateTimeOffRequest, check_range,
 };
 use domain::schedule::{Interval, SlotQuery, find_slots};
 use domain::{
@@ -147,12 +147,31 @@ pub async fn create_holiday(
     actor.require(Permission::ManageSchedule)?;
     let (day, name) = request.parse().map_err(ScheduleError::Invalid)?;
     let mut tx = state.db.begin().await?;
-    let view = repo::insert_holiday(&mut tx, actor.org_id(), day, &name).await?.ok_or_else(|| {
-        ScheduleError::Invalid(FieldErrors::single("day", FieldError::new("duplicate", "already a holiday")))
-    })?;
+    let view = repo::insert_holiday(&mut tx, actor.org_id(), day, &name).await?.ok_or_else(duplicate_day)?;
     audit::record(&mut tx, actor, "holiday.created", ("holiday", view.id.0), json!({ "day": day })).await?;
     tx.commit().await?;
     Ok(view)
+}
+
+pub async fn update_holiday(
+    state: &AppState,
+    actor: &Actor,
+    id: HolidayId,
+    request: &UpdateHolidayRequest,
+) -> Result<HolidayView, ScheduleError> {
+    actor.require(Permission::ManageSchedule)?;
+    let org = actor.org_id();
+    let mut tx = state.db.begin().await?;
+    let current = repo::find_holiday(&mut tx, org, id).await?.ok_or(ScheduleError::NotFound("holiday"))?;
+    let (day, name) = request.apply(&current).map_err(ScheduleError::Invalid)?;
+    let view = repo::update_holiday(&mut tx, org, id, day, &name).await?.ok_or_else(duplicate_day)?;
+    audit::record(&mut tx, actor, "holiday.updated", ("holiday", id.0), json!({ "day": day })).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+fn duplicate_day() -> ScheduleError {
+    ScheduleError::Invalid(FieldErrors::single("day", FieldError::new("duplicate", "already a holiday")))
 }
 
 pub async fn delete_holiday(state: &AppState, actor: &Actor, id: HolidayId) -> Result<(), ScheduleError> {

@@ -140,6 +140,26 @@ impl CreateHolidayRequest {
     }
 }
 
+/// `PATCH /holidays/{id}`: move it to another day or rename it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHolidayRequest {
+    pub day: Option<NaiveDate>,
+    pub name: Option<String>,
+}
+
+impl UpdateHolidayRequest {
+    /// The holiday after applying these changes to `current`, validated as a whole.
+    pub fn apply(&self, current: &HolidayView) -> Result<(NaiveDate, String), FieldErrors> {
+        CreateHolidayRequest {
+            day: self.day.unwrap_or(current.day),
+            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+        }
+        .parse()
+    }
+}
+
 /// `GET /holidays`: the days of one year at most, in date order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
