@@ -1,7 +1,7 @@
 use super::repo::{self, OfferFilter};
 use crate::actor::{Actor, Forbidden};
 use crate::orders::repo::{self as orders_repo, NewEvent, OrderRow};
-use crate::orders::service::{lock_for_work, role_of};
+use crate::orders::service::{invalid, lock_for_work, role_of, scope};
 use crate::orders::{OrderError, service::get};
 use crate::scheduling::{board, booking, repo as schedule_repo, suggest};
 use crate::state::AppState;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::api::orders::{EventChannel, OrderView};
 use domain::api::scheduling::{CreateOffersRequest, OfferStatus, OfferView, OffersQuery};
 use domain::orders::{OrderAction, Performer, transition};
-use domain::{FieldError, FieldErrors, OfferId, OrderId, OrgId, Page, PageLimit, Permission, Role, UserId};
+use domain::{OfferId, OrderId, OrgId, Page, PageLimit, Permission, Role, UserId};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -52,10 +52,6 @@ pub async fn create(
     let offers = offer(&mut tx, org, &order, &technicians, actor.user_id(), channel).await?;
     tx.commit().await?;
     Ok(offers)
-}
-
-fn invalid(field: &str, code: &str, message: &str) -> OrderError {
-    OrderError::Invalid(FieldErrors::single(field, FieldError::new(code, message)))
 }
 
 /// The best eligible technicians not yet asked about this order.
@@ -238,10 +234,7 @@ async fn find(conn: &mut PgConnection, org: OrgId, id: OfferId) -> Result<OfferV
 
 /// The signed-in technician's offers, newest first.
 pub async fn mine(state: &AppState, actor: &Actor, query: &OffersQuery) -> Result<Page<OfferView>, OrderError> {
-    let own = match actor {
-        Actor::User(user) if user.role == Role::Technician => user.user_id,
-        _ => return Err(Forbidden.into()),
-    };
+    let own = scope(actor).ok_or(Forbidden)?;
     list(state, actor, OfferFilter { technician: Some(own), ..Default::default() }, query).await
 }
 

@@ -43,11 +43,12 @@ impl From<sqlx::Error> for OrderError {
     }
 }
 
-fn invalid(field: &str, code: &str, message: &str) -> OrderError {
+pub(crate) fn invalid(field: &str, code: &str, message: &str) -> OrderError {
     OrderError::Invalid(FieldErrors::single(field, FieldError::new(code, message)))
 }
 
-/// A technician sees only the orders assigned to them; everyone else in the organization sees all.
+/// A technician sees only the orders (and the calendar lane) assigned to them; everyone else in the
+/// organization sees all.
 pub(crate) fn scope(actor: &Actor) -> Option<UserId> {
     match actor {
         Actor::User(user) if user.role == Role::Technician => Some(user.user_id),

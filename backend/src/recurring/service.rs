@@ -2,7 +2,7 @@ use super::repo::{self, NewPlan};
 use super::rule::Recurrence;
 use crate::actor::Actor;
 use crate::orders::repo::{self as orders_repo, NewEvent};
-use crate::orders::service::insert_new;
+use crate::orders::service::{insert_new, invalid};
 use crate::orders::{OrderError, OrderError::Invalid};
 use crate::scheduling::{booking, repo as schedule_repo};
 use crate::state::AppState;
@@ -29,10 +29,7 @@ pub async fn create(
     actor.require(Permission::ManageSchedule)?;
     let org = orgs::repo::find(&state.db, actor.org_id()).await?.ok_or(OrderError::NotFound)?;
     let mut v = Validator::default();
-    let title = request.title.trim();
-    if !(1..=200).contains(&title.chars().count()) {
-        v.add("title", FieldError::new("length", "must have 1 to 200 characters"));
-    }
+    let title = v.check("title", plan_title(&request.title));
     let time_zone = match &request.time_zone {
         Some(raw) => v.check("time_zone", TimeZone::parse(raw)),
         None => Some(org.time_zone.clone()),
@@ -43,7 +40,7 @@ pub async fn create(
     if request.duration_minutes.is_some_and(|d| !(1..=1440).contains(&d)) {
         v.add("duration_minutes", FieldError::new("out_of_range", "must be 1 to 1440 minutes"));
     }
-    let time_zone = v.finish(|| recurrence.and(time_zone)).map_err(Invalid)?;
+    let (title, time_zone) = v.finish(|| Some((title?, recurrence.and(time_zone)?))).map_err(Invalid)?;
 
     let mut tx = state.db.begin().await?;
     let priority = request.priority.unwrap_or(Priority::Normal);
@@ -76,8 +73,13 @@ pub async fn create(
     Ok(view)
 }
 
-fn invalid(field: &str, code: &str, message: &str) -> OrderError {
-    Invalid(FieldErrors::single(field, FieldError::new(code, message)))
+/// A plan's title: 1 to 200 characters once trimmed.
+fn plan_title(raw: &str) -> Result<&str, FieldError> {
+    let title = raw.trim();
+    if !(1..=200).contains(&title.chars().count()) {
+        return Err(FieldError::new("length", "must have 1 to 200 characters"));
+    }
+    Ok(title)
 }
 
 async fn find(db: impl sqlx::PgExecutor<'_>, org: OrgId, id: RecurringPlanId) -> Result<RecurringPlanView, OrderError> {
@@ -107,10 +109,8 @@ pub async fn update(
     request: &UpdateRecurringPlanRequest,
 ) -> Result<RecurringPlanView, OrderError> {
     actor.require(Permission::ManageSchedule)?;
-    let title = request.title.as_deref().map(str::trim);
-    if title.is_some_and(|t| !(1..=200).contains(&t.chars().count())) {
-        return Err(invalid("title", "length", "must have 1 to 200 characters"));
-    }
+    let title =
+        request.title.as_deref().map(plan_title).transpose().map_err(|e| Invalid(FieldErrors::single("title", e)))?;
     let org = actor.org_id();
     let mut tx = state.db.begin().await?;
     if let Some(Some(technician)) = request.technician_id {

@@ -3,7 +3,8 @@ use super::repo::{self, FactsFilter, TechnicianFacts};
 use super::suggest;
 use crate::actor::{Actor, Forbidden};
 use crate::audit;
-use crate::orders::{OrderError, service::visible};
+use crate::orders::OrderError;
+use crate::orders::service::{scope, visible};
 use crate::state::AppState;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone as _, Utc};
 use domain::api::scheduling::{
@@ -13,8 +14,7 @@ use domain::api::scheduling::{
 };
 use domain::schedule::{Interval, SlotQuery, find_slots};
 use domain::{
-    Cursor, FieldError, FieldErrors, HolidayId, OrderId, Page, PageLimit, Permission, Role, TimeOffId, UserId,
-    Validator,
+    Cursor, FieldError, FieldErrors, HolidayId, OrderId, Page, PageLimit, Permission, TimeOffId, UserId, Validator,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -40,21 +40,13 @@ impl From<sqlx::Error> for ScheduleError {
 
 /// The technician an actor asks about, if they may see them: technicians only themselves.
 async fn reachable_technician(state: &AppState, actor: &Actor, id: UserId) -> Result<TechnicianFacts, ScheduleError> {
-    if own_lane(actor).is_some_and(|own| own != id) {
+    if scope(actor).is_some_and(|own| own != id) {
         return Err(ScheduleError::NotFound("technician"));
     }
     let ids = [id.0];
     let filter = FactsFilter { ids: Some(&ids), limit: 1, ..FactsFilter::default() };
     let found = repo::technician_facts(&state.db, actor.org_id(), &filter).await?;
     found.into_iter().next().ok_or(ScheduleError::NotFound("technician"))
-}
-
-/// A technician's calendar is only their own.
-fn own_lane(actor: &Actor) -> Option<UserId> {
-    match actor {
-        Actor::User(user) if user.role == Role::Technician => Some(user.user_id),
-        _ => None,
-    }
 }
 
 pub async fn list_time_off(
@@ -201,7 +193,7 @@ pub async fn schedule(state: &AppState, actor: &Actor, query: &ScheduleQuery) ->
     };
     let (asked, limit) = v.finish(|| Some((asked?, limit?))).map_err(ScheduleError::Invalid)?;
     // A technician's calendar holds their own lane, whatever else they ask for.
-    let ids = match own_lane(actor) {
+    let ids = match scope(actor) {
         Some(own) => Some(vec![own.0]),
         None => asked,
     };
@@ -279,7 +271,7 @@ pub async fn my_schedule(
     actor: &Actor,
     query: &MyScheduleQuery,
 ) -> Result<SchedulePage, ScheduleError> {
-    let own = own_lane(actor).ok_or(Forbidden)?;
+    let own = scope(actor).ok_or(Forbidden)?;
     let technician = reachable_technician(state, actor, own).await?;
     let tz = technician.time_zone.tz();
     let today = Utc::now().with_timezone(&tz).date_naive();
