@@ -297,6 +297,7 @@ fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Arc::new(parse_args()?);
+    fieldflow::install_crypto_provider();
     // One pool shared by all workers; it keeps up to `concurrency` connections alive.
     let client = reqwest::Client::builder().pool_max_idle_per_host(options.concurrency).build()?;
 

@@ -24,6 +24,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where uploaded files are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A directory on this machine (`storage_dir`).
+    Local,
+    /// An S3 bucket, on AWS or an S3-compatible service (`s3_*`).
+    S3,
+}
+
 /// Fixed-window limits for the authentication routes; see the README's settings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRateLimits {
@@ -69,8 +79,21 @@ pub struct Settings {
     pub max_json_body_bytes: usize,
     /// Largest file accepted by an upload, in bytes.
     pub max_upload_bytes: u64,
-    /// Where uploaded files are kept (local filesystem object store).
+    pub storage_backend: StorageBackend,
+    /// Where uploaded files are kept with the local backend.
     pub storage_dir: PathBuf,
+    /// The bucket of the S3 backend; required with it.
+    pub s3_bucket: String,
+    pub s3_region: String,
+    /// An S3-compatible service (`https://…`, or `http://…` for a local one); empty is AWS itself.
+    pub s3_endpoint: String,
+    #[serde(serialize_with = "expose")]
+    pub s3_access_key_id: SecretString,
+    #[serde(serialize_with = "expose")]
+    pub s3_secret_access_key: SecretString,
+    /// `https://bucket.host/key` instead of `https://host/bucket/key`; with an endpoint, the
+    /// endpoint must then name the bucket itself.
+    pub s3_virtual_hosted_style: bool,
     pub rate_limits: AuthRateLimits,
 }
 
@@ -98,7 +121,14 @@ impl Default for Settings {
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
             max_json_body_bytes: 256 * 1024,
             max_upload_bytes: 20 * 1024 * 1024,
+            storage_backend: StorageBackend::Local,
             storage_dir: PathBuf::from("data/uploads"),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_endpoint: String::new(),
+            s3_access_key_id: "".into(),
+            s3_secret_access_key: "".into(),
+            s3_virtual_hosted_style: false,
             rate_limits: AuthRateLimits {
                 login_per_ip_per_minute: 30,
                 login_failures_per_account: 10,
@@ -170,6 +200,31 @@ impl Settings {
                 "FIELDFLOW_PASSWORD_HASH_CONCURRENCY and FIELDFLOW_DATABASE_MAX_CONNECTIONS must be at least 1".into(),
             ));
         }
+        if self.storage_backend == StorageBackend::S3 {
+            self.check_s3()?;
+        }
+        Ok(())
+    }
+
+    fn check_s3(&self) -> Result<(), ConfigError> {
+        if self.s3_bucket.is_empty() {
+            return Err(ConfigError("FIELDFLOW_S3_BUCKET must be set when FIELDFLOW_STORAGE_BACKEND=s3".into()));
+        }
+        if self.s3_region.is_empty() {
+            return Err(ConfigError("FIELDFLOW_S3_REGION must not be empty".into()));
+        }
+        let endpoint = &self.s3_endpoint;
+        if !(endpoint.is_empty() || endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "FIELDFLOW_S3_ENDPOINT must be empty or an http(s) URL, got {endpoint:?}"
+            )));
+        }
+        if self.s3_access_key_id.expose_secret().is_empty() || self.s3_secret_access_key.expose_secret().is_empty() {
+            return Err(ConfigError(
+                "FIELDFLOW_S3_ACCESS_KEY_ID and FIELDFLOW_S3_SECRET_ACCESS_KEY must be set when FIELDFLOW_STORAGE_BACKEND=s3"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
@@ -225,6 +280,32 @@ mod tests {
             jail.set_env("FIELDFLOW_ENVIRONMENT", "production");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_s3_backend_needs_a_bucket_and_keys() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_STORAGE_BACKEND", "s3");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_S3_BUCKET"), "{error}");
+            jail.set_env("FIELDFLOW_S3_BUCKET", "uploads");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_S3_SECRET_ACCESS_KEY"), "{error}");
+            jail.set_env("FIELDFLOW_S3_ACCESS_KEY_ID", "key");
+            jail.set_env("FIELDFLOW_S3_SECRET_ACCESS_KEY", "secret");
+            jail.set_env("FIELDFLOW_S3_ENDPOINT", "minio:9000");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_S3_ENDPOINT"), "{error}");
+            jail.set_env("FIELDFLOW_S3_ENDPOINT", "http://127.0.0.1:9000");
+            let settings = Settings::load(None).unwrap();
+            assert_eq!(settings.storage_backend, StorageBackend::S3);
+            assert_eq!(settings.s3_region, "us-east-1");
+            assert_eq!(settings.s3_secret_access_key.expose_secret(), "secret");
+            jail.set_env("FIELDFLOW_STORAGE_BACKEND", "ftp");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_STORAGE_BACKEND"), "{error}");
             Ok(())
         });
     }

@@ -29,3 +29,11 @@ pub mod technicians;
 pub mod telemetry;
 pub mod tracking;
 pub mod users;
+
+/// Makes ring, the rustls provider of every TLS client here, the process default. reqwest (the S3
+/// store's transport, and the HTTP client of tests and benchmarks) is built without a provider of
+/// its own, since its bundled one is aws-lc-rs; it panics when it builds a client before this ran.
+pub fn install_crypto_provider() {
+    // Err means a provider is installed already, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

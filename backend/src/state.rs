@@ -4,6 +4,7 @@ use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::rate_limit::RateLimiter;
 use metrics_exporter_prometheus::PrometheusHandle;
+use object_store::ObjectStore;
 use sqlx::PgPool;
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub limiter: RateLimiter,
     pub metrics: Option<PrometheusHandle>,
+    /// Uploaded files: a local directory or an S3 bucket, as configured.
+    pub storage: Arc<dyn ObjectStore>,
     /// Wakes this process's live event streams (one database listener per process).
     pub events: crate::events::EventHub,
 }
@@ -44,6 +47,7 @@ impl AppState {
             passwords: PasswordHasher::new(settings.password_hash_concurrency)?,
             mailer: Mailer::from_settings(&settings)?,
             limiter: RateLimiter::new(redis.clone(), &settings.redis_key_prefix),
+            storage: crate::storage::open(&settings)?,
             redis,
             db,
             settings,

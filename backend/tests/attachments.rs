@@ -4,17 +4,13 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use exif::experimental::Writer;
-use exif::{Field, In, Tag, Value as ExifValue};
-use http_body_util::BodyExt;
+use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
+use support::files::{PDF, get, order_of_a, photo, upload};
 use support::shop::Shop;
-use tower::ServiceExt;
 
 /// A shop whose uploads go to a directory of its own, with an optional upload limit.
 async fn shop(db: PgPool, max_upload_bytes: Option<u64>) -> (Shop, PathBuf) {
@@ -30,13 +26,6 @@ async fn shop(db: PgPool, max_upload_bytes: Option<u64>) -> (Shop, PathBuf) {
     (shop, dir)
 }
 
-/// An order assigned to technician A.
-async fn order_of_a(shop: &Shop) -> String {
-    let order = shop.new_order("Washer leaks").await;
-    shop.act_ok(&shop.dispatcher, &order, "assign", json!({ "technician_id": shop.tech_a_id })).await;
-    order["id"].as_str().unwrap().to_owned()
-}
-
 /// Every file under the storage directory (none when it was never created).
 fn stored_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -49,88 +38,6 @@ fn stored_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// A 640×480 JPEG taken 2026-11-20 14:30:00 at +03:00, at 55°45'20.52"N 37°37'4.08"E.
-fn photo() -> Vec<u8> {
-    let pixels = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70).encode_image(&pixels).unwrap();
-    let ascii = |text: &str| ExifValue::Ascii(vec![text.as_bytes().to_vec()]);
-    let rationals = |parts: &[(u32, u32)]| ExifValue::Rational(parts.iter().map(|&p| p.into()).collect());
-    let fields = [
-        Field { tag: Tag::DateTimeOriginal, ifd_num: In::PRIMARY, value: ascii("2026:11:20 14:30:00") },
-        Field { tag: Tag::OffsetTimeOriginal, ifd_num: In::PRIMARY, value: ascii("+03:00") },
-        Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: ascii("N") },
-        Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: rationals(&[(55, 1), (45, 1), (2052, 100)]) },
-        Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: ascii("E") },
-        Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: rationals(&[(37, 1), (37, 1), (408, 100)]) },
-    ];
-    let mut writer = Writer::new();
-    for field in &fields {
-        writer.push_field(field);
-    }
-    let mut tiff = std::io::Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let tiff = tiff.into_inner();
-    // APP1 right after SOI: marker, length (counting itself), "Exif\0\0", the TIFF structure.
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend_from_slice(&u16::try_from(tiff.len() + 8).unwrap().to_be_bytes());
-    app1.extend_from_slice(b"Exif\0\0");
-    app1.extend_from_slice(&tiff);
-    let mut with_exif = jpeg[..2].to_vec();
-    with_exif.extend_from_slice(&app1);
-    with_exif.extend_from_slice(&jpeg[2..]);
-    with_exif
-}
-
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-
-struct Raw {
-    status: StatusCode,
-    headers: HeaderMap,
-    bytes: Vec<u8>,
-}
-
-impl Raw {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
-    }
-
-    fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("<no error code>").to_owned()
-    }
-}
-
-async fn send(shop: &Shop, request: Request<Body>) -> Raw {
-    let response = shop.app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Raw { status, headers, bytes }
-}
-
-async fn upload(shop: &Shop, token: &str, order: &str, kind: &str, name: &str, bytes: &[u8]) -> Raw {
-    let boundary = "fieldflow-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: image/jpeg\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = Request::post(format!("/api/v1/orders/{order}/attachments?kind={kind}"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    send(shop, request).await
-}
-
-async fn get(shop: &Shop, token: &str, path: &str) -> Raw {
-    let request =
-        Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
-    send(shop, request).await
 }
 
 async fn events(db: &PgPool, order: &str, kind: &str) -> Vec<Value> {

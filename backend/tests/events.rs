@@ -39,6 +39,7 @@ impl Server {
             command.env("FIELDFLOW_REDIS_URL", redis);
         }
         let server = Self { child: command.spawn().unwrap(), base: format!("http://127.0.0.1:{port}") };
+        fieldflow::install_crypto_provider();
         let client = reqwest::Client::new();
         for _ in 0..200 {
             if client.get(format!("{}/healthz", server.base)).send().await.is_ok() {

@@ -1,5 +1,5 @@
-# Shared by scripts/up, scripts/test and .ci/run: make sure PostgreSQL and Redis answer, installing
-# them from the distribution's packages and starting them when they do not.
+# Shared by scripts/up, scripts/test and .ci/run: make sure PostgreSQL and Redis (and, for the
+# tests, an S3-compatible server) answer, installing and starting them when they do not.
 # Source it; it defines functions only.
 
 as_root() {
@@ -11,7 +11,7 @@ answers() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
-# url_host_port URL DEFAULT_PORT: prints "host port" of a postgres:// or redis:// URL.
+# url_host_port URL DEFAULT_PORT: prints "host port" of a postgres://, redis:// or http:// URL.
 url_host_port() {
   local rest=${1#*://}
   rest=${rest#*@}
@@ -85,6 +85,27 @@ ensure_redis() {
   as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/fieldflow.log
   wait_for Redis "$host" "$port"
+}
+
+# ensure_moto URL: moto's S3-compatible server for the tests of the S3 storage backend, installed
+# from PyPI and started in the background (it keeps its buckets in memory only).
+ensure_moto() {
+  local url=${1:-http://127.0.0.1:5005}
+  read -r host port < <(url_host_port "$url" 80)
+  answers "$host" "$port" && return 0
+  if [ "$host" != 127.0.0.1 ]; then
+    echo "error: the S3 test server at $host:$port does not answer" >&2
+    return 1
+  fi
+  if ! command -v moto_server >/dev/null; then
+    echo "==> installing moto (an S3-compatible test server) from PyPI"
+    python3 -m pip install --quiet 'moto[server]'
+  fi
+  echo "==> starting moto on $host:$port"
+  local log=${TMPDIR:-/tmp}/fieldflow-moto.log
+  # Its own session, so it outlives this script like the Redis started above.
+  setsid moto_server -H "$host" -p "$port" >"$log" 2>&1 </dev/null &
+  wait_for moto "$host" "$port"
 }
 
 ensure_wasm_target() {

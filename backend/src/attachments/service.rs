@@ -6,7 +6,6 @@ use crate::orders::OrderError;
 use crate::orders::repo::{NewEvent, insert_event};
 use crate::orders::service::visible;
 use crate::state::AppState;
-use crate::storage;
 use axum::body::Bytes;
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
@@ -135,7 +134,7 @@ pub async fn upload(
     }
     let media = media::detect(&head).ok_or(AttachmentError::UnsupportedType)?;
 
-    let store = storage::open(&state.settings)?;
+    let store = &state.storage;
     let id = AttachmentId::new_v7();
     let key = StorePath::from(format!("orgs/{}/orders/{}/{}", actor.org_id(), order_id, id));
     let mut writer = WriteMultipart::new_with_chunk_size(store.put_multipart(&key).await?, WRITE_CHUNK_BYTES);
@@ -153,11 +152,11 @@ pub async fn upload(
     writer.finish().await?;
     let sha256 = hasher.finalize();
 
-    let stored = finish(&store, &key, media).await;
+    let stored = finish(store, &key, media).await;
     let facts = match stored {
         Ok(facts) => facts,
         Err(error) => {
-            remove(&store, &[key]).await;
+            remove(store, &[key]).await;
             return Err(error);
         }
     };
@@ -201,7 +200,7 @@ pub async fn upload(
         Ok(Some(saved)) => Ok(saved.into_view()),
         Ok(None) => Err(AttachmentError::NotFound),
         Err(error) => {
-            remove(&store, &[Some(key), thumbnail_key].into_iter().flatten().collect::<Vec<_>>()).await;
+            remove(store, &[Some(key), thumbnail_key].into_iter().flatten().collect::<Vec<_>>()).await;
             Err(error.into())
         }
     }
@@ -288,7 +287,6 @@ pub async fn download(
     actor.require(Permission::ReadOrders)?;
     visible(state, actor, order).await?;
     let row = repo::find(&state.db, actor.org_id(), order, id).await?.ok_or(AttachmentError::NotFound)?;
-    let store = storage::open(&state.settings)?;
     let (key, content_type, file_name) = if thumbnail {
         let key = row.thumbnail_key.ok_or(AttachmentError::NotFound)?;
         let stem = row.file_name.rsplit_once('.').map_or(row.file_name.as_str(), |(stem, _)| stem);
@@ -296,6 +294,6 @@ pub async fn download(
     } else {
         (row.storage_key, row.content_type, row.file_name)
     };
-    let object = store.get(&StorePath::from(key)).await?;
+    let object = state.storage.get(&StorePath::from(key)).await?;
     Ok(Download { file_name, content_type, size: object.meta.size, body: object.into_stream() })
 }

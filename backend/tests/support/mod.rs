@@ -2,6 +2,7 @@
 //! key prefix of its own, an SMTP sink, and the router called in-process.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod files;
 pub mod shop;
 pub mod smtp;
 
