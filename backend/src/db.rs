@@ -37,3 +37,9 @@ pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
 pub fn is_unique_violation(error: &sqlx::Error, constraint: &str) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation() && e.constraint() == Some(constraint))
 }
+
+/// `LIKE` pattern for "contains", with the wildcards of the input escaped.
+pub fn like_contains(raw: &str) -> String {
+    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

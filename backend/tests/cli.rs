@@ -96,6 +96,7 @@ async fn from_an_empty_database_to_a_signed_in_user(db: PgPool) {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    fieldflow::install_crypto_provider();
     let client = reqwest::Client::new();
     let mut up = false;
     for _ in 0..100 {
@@ -254,4 +255,24 @@ async fn past_orders_follow_the_lifecycle(db: &PgPool) {
     .await
     .unwrap();
     assert_eq!(inconsistent, 0, "every past order agrees with its history");
+    let unfinished_work: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders o JOIN service_types s ON s.id = o.service_type_id
+         WHERE (SELECT count(*) FROM order_checklist_items i WHERE i.order_id = o.id) <> jsonb_array_length(s.checklist)
+            OR (o.completed_at IS NOT NULL AND (
+                   EXISTS (SELECT 1 FROM order_checklist_items i WHERE i.order_id = o.id
+                           AND (i.state <> 'done' OR i.updated_by IS DISTINCT FROM o.technician_id))
+                   OR NOT EXISTS (SELECT 1 FROM order_reports r WHERE r.order_id = o.id
+                                  AND r.submitted_by = o.technician_id AND r.submitted_at = o.completed_at
+                                  AND r.parts_total_minor = (SELECT sum(p.line_total_minor) FROM order_report_parts p
+                                                             WHERE p.order_id = o.id))))
+            OR (o.completed_at IS NULL AND (
+                   EXISTS (SELECT 1 FROM order_checklist_items i WHERE i.order_id = o.id AND i.state <> 'pending')
+                   OR EXISTS (SELECT 1 FROM order_reports r WHERE r.order_id = o.id)))",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(unfinished_work, 0, "checklists instanced; finished orders have them done and a report");
+    let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM order_reports").fetch_one(db).await.unwrap();
+    assert!(reports > 100, "most past orders are finished, so most have reports: {reports}");
 }

@@ -31,14 +31,8 @@ impl Search {
                 Err(_) => q.chars().filter(char::is_ascii_digit).collect(),
             })
             .filter(|digits: &String| !digits.is_empty());
-        Some(Self { text: like_contains(q), digits: digits.map(|d| format!("%{d}%")) })
+        Some(Self { text: crate::db::like_contains(q), digits: digits.map(|d| format!("%{d}%")) })
     }
-}
-
-/// `LIKE` pattern for "contains", with the wildcards of the input escaped.
-fn like_contains(raw: &str) -> String {
-    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// Which customers to read. Every read goes through [`select`], so there is one column list to keep.

@@ -1,9 +1,10 @@
 use chrono::{DateTime, Utc};
 use domain::api::Money;
+use domain::api::order_list::{OrderCursor, OrderSort, SortKey};
 use domain::api::orders::{EventChannel, Milestones, OrderChanges, OrderEventView, OrderSource, OrderView, SlaState};
 use domain::orders::{OrderState, OrderStatus};
 use domain::{Currency, CustomerId, OrderId, OrgId, Priority, ServiceTypeId, SiteId, UserId};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 /// Which orders to read. `technician` is also how a technician's scope is enforced.
@@ -18,14 +19,27 @@ pub struct OrderFilter<'a> {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub overdue: bool,
-    pub text: Option<&'a str>,
-    /// Keyset, newest first: only ids before this one.
-    pub before: Option<Uuid>,
+    /// Free text, matched by [`text_matches`] or, when that finds too many, row by row.
+    pub text: Option<TextFilter<'a>>,
+    pub sort: OrderSort,
+    /// Only orders after this one in `sort` order.
+    pub after: Option<OrderCursor>,
     pub limit: i64,
 }
 
-/// An order row as stored; `into_view` adds what depends on the reader and the clock.
+/// A free-text filter: the orders found by the trigram index, or the pattern itself when it
+/// matches so many orders that walking the sorted list finds a page sooner.
 #[derive(Debug)]
+pub enum TextFilter<'a> {
+    Among(&'a [Uuid]),
+    Like(&'a str),
+}
+
+/// The searched text of an order; `orders_text` indexes exactly this expression.
+const SEARCHED_TEXT: &str = "lower(number || ' ' || title || ' ' || description)";
+
+/// An order row as stored; `into_view` adds what depends on the reader and the clock.
+#[derive(Debug, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: OrderId,
     pub number: String,
@@ -131,51 +145,136 @@ impl OrderRow {
     }
 }
 
+/// What a sort orders rows by, before the id that breaks ties.
+#[derive(Debug, Clone, Copy)]
+enum SortColumn {
+    /// The id alone: ids are time-ordered, so this is creation order.
+    Id,
+    /// A time column; a missing time sorts as `missing` (an infinity), last either way, so keys
+    /// never compare with NULL and the `orders_sort_*` expression indexes serve order and cursor.
+    Time {
+        column: &'static str,
+        missing: &'static str,
+    },
+    Priority,
+}
+
+/// The column and direction of a sort.
+fn sort_spec(sort: OrderSort) -> (SortColumn, &'static str) {
+    const LAST_ASCENDING: &str = "'infinity'::timestamptz";
+    const LAST_DESCENDING: &str = "'-infinity'::timestamptz";
+    match sort {
+        OrderSort::Newest => (SortColumn::Id, "DESC"),
+        OrderSort::Oldest => (SortColumn::Id, "ASC"),
+        OrderSort::Scheduled => (SortColumn::Time { column: "scheduled_start", missing: LAST_ASCENDING }, "ASC"),
+        OrderSort::ScheduledDesc => (SortColumn::Time { column: "scheduled_start", missing: LAST_DESCENDING }, "DESC"),
+        OrderSort::Due => (SortColumn::Time { column: "sla_due_at", missing: LAST_ASCENDING }, "ASC"),
+        OrderSort::Priority => (SortColumn::Priority, "DESC"),
+    }
+}
+
+/// Appends `ORDER BY` for the sort, after the cursor condition `(key, id) > (cursor key, cursor id)`
+/// (`<` for descending sorts) when there is a cursor.
+fn push_order(query: &mut QueryBuilder<Postgres>, sort: OrderSort, after: Option<&OrderCursor>) {
+    let (column, direction) = sort_spec(sort);
+    let operator = if direction == "DESC" { "<" } else { ">" };
+    if let Some(after) = after {
+        match (column, after.key) {
+            (SortColumn::Time { column, missing }, SortKey::At(at)) => {
+                query.push(format_args!(" AND (COALESCE({column}, {missing}), id) {operator} (COALESCE("));
+                query.push_bind(at).push(format_args!("::timestamptz, {missing}), "));
+            }
+            (SortColumn::Priority, SortKey::Priority(priority)) => {
+                query.push(format_args!(" AND (priority, id) {operator} (")).push_bind(priority).push(", ");
+            }
+            // By id alone; the service checks that a cursor's key fits its sort.
+            _ => {
+                query.push(format_args!(" AND (id) {operator} ("));
+            }
+        }
+        query.push_bind(after.id).push(")");
+    }
+    query.push(" ORDER BY ");
+    match column {
+        SortColumn::Id => {}
+        SortColumn::Time { column, missing } => {
+            query.push(format_args!("COALESCE({column}, {missing}) {direction}, "));
+        }
+        SortColumn::Priority => {
+            query.push(format_args!("priority {direction}, "));
+        }
+    }
+    query.push(format_args!("id {direction}"));
+}
+
 pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_>) -> sqlx::Result<Vec<OrderRow>> {
-    let text = filter
-        .text
-        .map(|q| format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    sqlx::query_as!(
-        OrderRow,
-        r#"SELECT id AS "id: OrderId", number, customer_id AS "customer_id: CustomerId", site_id AS "site_id: SiteId",
-                  service_type_id AS "service_type_id: ServiceTypeId", title, description,
-                  priority AS "priority: Priority", status AS "status: OrderStatus",
-                  held_from AS "held_from: OrderStatus", approval_required,
-                  technician_id AS "technician_id: UserId", scheduled_start, scheduled_end, schedule_forced,
-                  sla_due_at, estimated_duration_minutes, estimated_cost_minor, currency AS "currency: Currency",
-                  source AS "source: OrderSource", tracking_token, version, created_at, updated_at, assigned_at, accepted_at,
-                  en_route_at, started_at, completed_at, closed_at, cancelled_at
-           FROM orders
-           WHERE org_id = $1
-             AND ($2::uuid IS NULL OR id = $2)
-             AND ($3::order_status IS NULL OR status = $3)
-             AND ($4::uuid IS NULL OR technician_id = $4)
-             AND ($5::uuid IS NULL OR customer_id = $5)
-             AND ($6::uuid IS NULL OR service_type_id = $6)
-             AND ($7::order_priority IS NULL OR priority = $7)
-             AND ($8::timestamptz IS NULL OR scheduled_start >= $8)
-             AND ($9::timestamptz IS NULL OR scheduled_start < $9)
-             AND (NOT $10 OR (sla_due_at < now() AND status NOT IN ('completed', 'closed', 'cancelled')))
-             AND ($11::text IS NULL OR lower(number || ' ' || title || ' ' || description) LIKE $11)
-             AND ($12::uuid IS NULL OR id < $12)
-           ORDER BY id DESC
-           LIMIT $13"#,
+    let mut query = QueryBuilder::new(
+        "SELECT id, number, customer_id, site_id, service_type_id, title, description, priority, status, held_from,
+                approval_required, technician_id, scheduled_start, scheduled_end, schedule_forced, sla_due_at,
+                estimated_duration_minutes, estimated_cost_minor, currency, source, tracking_token, version,
+                created_at, updated_at, assigned_at, accepted_at, en_route_at, started_at, completed_at, closed_at,
+                cancelled_at
+         FROM orders WHERE org_id = ",
+    );
+    query.push_bind(org.0);
+    if let Some(id) = filter.id {
+        query.push(" AND id = ").push_bind(id.0);
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status);
+    }
+    if let Some(technician) = filter.technician {
+        query.push(" AND technician_id = ").push_bind(technician.0);
+    }
+    if let Some(customer) = filter.customer {
+        query.push(" AND customer_id = ").push_bind(customer.0);
+    }
+    if let Some(service_type) = filter.service_type {
+        query.push(" AND service_type_id = ").push_bind(service_type.0);
+    }
+    if let Some(priority) = filter.priority {
+        query.push(" AND priority = ").push_bind(priority);
+    }
+    if let Some(from) = filter.from {
+        query.push(" AND scheduled_start >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        query.push(" AND scheduled_start < ").push_bind(to);
+    }
+    if filter.overdue {
+        query.push(" AND sla_due_at < now() AND status NOT IN ('completed', 'closed', 'cancelled')");
+    }
+    match filter.text {
+        Some(TextFilter::Among(ids)) => {
+            query.push(" AND id = ANY(").push_bind(ids).push(")");
+        }
+        Some(TextFilter::Like(pattern)) => {
+            query.push(format_args!(" AND {SEARCHED_TEXT} LIKE ")).push_bind(pattern);
+        }
+        None => {}
+    }
+    push_order(&mut query, filter.sort, filter.after.as_ref());
+    query.push(" LIMIT ").push_bind(filter.limit);
+    query.build_query_as().fetch_all(db).await
+}
+
+/// Ids of the orders whose text contains `pattern` (a `LIKE` pattern), through the trigram index;
+/// `None` when there are more than `cap`.
+pub async fn text_matches(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    pattern: &str,
+    cap: i64,
+) -> sqlx::Result<Option<Vec<Uuid>>> {
+    let ids = sqlx::query_scalar!(
+        "SELECT id FROM orders WHERE org_id = $1 AND lower(number || ' ' || title || ' ' || description) LIKE $2 LIMIT $3",
         org.0,
-        filter.id.map(|id| id.0),
-        filter.status as Option<OrderStatus>,
-        filter.technician.map(|id| id.0),
-        filter.customer.map(|id| id.0),
-        filter.service_type.map(|id| id.0),
-        filter.priority as Option<Priority>,
-        filter.from,
-        filter.to,
-        filter.overdue,
-        text,
-        filter.before,
-        filter.limit,
+        pattern,
+        cap + 1,
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok((ids.len() as i64 <= cap).then_some(ids))
 }
 
 pub async fn find(db: impl PgExecutor<'_>, org: OrgId, id: OrderId) -> sqlx::Result<Option<OrderRow>> {

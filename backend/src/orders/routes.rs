@@ -5,12 +5,12 @@ use crate::http::extract::{Channel, Json, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::api::order_list::{ListOrdersQuery, OrderPage};
 use domain::api::orders::{
-    CreateOrderRequest, HistoryPage, HistoryQuery, ListOrdersQuery, OrderActionRequest, OrderSource, OrderView,
-    UpdateOrderRequest,
+    CreateOrderRequest, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView, UpdateOrderRequest,
 };
 use domain::orders::OrderAction;
-use domain::{ErrorBody, OrderId, Page};
+use domain::{ErrorBody, OrderId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,14 +25,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(order_report))
 }
 
-/// Orders the caller may see (a technician: their own), newest first, keyset-paged.
+/// Orders the caller may see (a technician: their own), sorted by `sort` (newest first by default),
+/// keyset-paged.
 #[utoipa::path(get, path = "/orders", tag = "orders", security(("bearer" = [])), params(ListOrdersQuery),
-    responses((status = 200, body = Page<OrderView>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = OrderPage), (status = 401, body = ErrorBody)))]
 async fn list_orders(
     State(state): State<AppState>,
     actor: Actor,
     Query(query): Query<ListOrdersQuery>,
-) -> Result<axum::Json<Page<OrderView>>, AppError> {
+) -> Result<axum::Json<OrderPage>, AppError> {
     Ok(axum::Json(service::list(&state, &actor, &query).await?))
 }
 

@@ -1,16 +1,18 @@
-use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow};
+use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow, TextFilter};
 use crate::actor::{Actor, Forbidden};
+use crate::db::like_contains;
 use crate::scheduling::{booking, repo as schedule_repo, suggest};
 use crate::state::AppState;
 use crate::{auth, orgs};
 use chrono::{DateTime, Datelike, Duration, Utc};
+use domain::api::order_list::{ListOrdersQuery, OrderPage};
 use domain::api::orders::{
-    CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, ListOrdersQuery, OrderActionRequest, OrderSource,
-    OrderView, UpdateOrderRequest,
+    CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView,
+    UpdateOrderRequest,
 };
 use domain::api::scheduling::OfferStatus;
 use domain::orders::{OrderAction, Performer, TransitionError, allowed_actions, transition};
-use domain::{FieldError, FieldErrors, OrderId, Page, PageLimit, Permission, Role, UserId};
+use domain::{FieldError, FieldErrors, OrderId, PageLimit, Permission, Role, UserId};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,16 +89,37 @@ pub async fn get(state: &AppState, actor: &Actor, id: OrderId) -> Result<OrderVi
     Ok(view(state, actor, visible(state, actor, id).await?))
 }
 
-pub async fn list(state: &AppState, actor: &Actor, query: &ListOrdersQuery) -> Result<Page<OrderView>, OrderError> {
+/// Above this many text matches the list walks its sort order and tests the text row by row,
+/// which finds a page of a common word sooner than sorting every match would.
+const TEXT_MATCHES_TO_SORT: i64 = 2_000;
+
+pub async fn list(state: &AppState, actor: &Actor, query: &ListOrdersQuery) -> Result<OrderPage, OrderError> {
     actor.require(Permission::ReadOrders)?;
     let limit = PageLimit::new(query.limit);
+    let sort = query.sort.unwrap_or_default();
+    if query.cursor.is_some_and(|cursor| cursor.sort != sort) {
+        return Err(invalid(
+            "cursor",
+            "other_sort",
+            "this cursor belongs to another sort; pass the same `sort` as for its page",
+        ));
+    }
     let technician = match (scope(actor), query.technician_id) {
         // A technician asking for someone else's orders gets an empty list, never theirs.
-        (Some(own), Some(asked)) if own != asked => return Ok(Page { items: Vec::new(), next_cursor: None }),
+        (Some(own), Some(asked)) if own != asked => return Ok(OrderPage { items: Vec::new(), next_cursor: None }),
         (Some(own), _) => Some(own),
         (None, asked) => asked,
     };
-    let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let pattern = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| like_contains(&q.to_lowercase()));
+    let matches = match &pattern {
+        Some(pattern) => repo::text_matches(&state.db, actor.org_id(), pattern, TEXT_MATCHES_TO_SORT).await?,
+        None => None,
+    };
+    let text = match (&pattern, &matches) {
+        (_, Some(ids)) => Some(TextFilter::Among(ids)),
+        (Some(pattern), None) => Some(TextFilter::Like(pattern)),
+        (None, None) => None,
+    };
     let filter = OrderFilter {
         id: None,
         status: query.status,
@@ -108,15 +131,13 @@ pub async fn list(state: &AppState, actor: &Actor, query: &ListOrdersQuery) -> R
         to: query.to,
         overdue: query.overdue.unwrap_or(false),
         text,
-        before: query.cursor.map(|c| c.0),
+        sort,
+        after: query.cursor,
         limit: limit.probe(),
     };
     let rows = repo::select(&state.db, actor.org_id(), &filter).await?;
-    let page = Page::from_probe(rows, limit, |order| order.id.0);
-    Ok(Page {
-        items: page.items.into_iter().map(|order| view(state, actor, order)).collect(),
-        next_cursor: page.next_cursor,
-    })
+    let items = rows.into_iter().map(|order| view(state, actor, order)).collect();
+    Ok(OrderPage::from_probe(items, limit, sort))
 }
 
 pub async fn create(
@@ -176,7 +197,7 @@ pub(crate) async fn insert_new(
         },
     )
     .await?;
-    super::work_repo::copy_work_rules(&mut *conn, org.id, id, new.service_type_id).await?;
+    super::work_repo::copy_work_rules(&mut *conn, org.id, &[id.0]).await?;
     let event = NewEvent {
         org: org.id,
         order: id,

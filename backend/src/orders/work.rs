@@ -2,9 +2,10 @@
 
 use super::repo::{self, NewEvent, OrderRow};
 use super::service::{OrderError, lock_for_work, role_of, visible};
-use super::work_repo;
+use super::work_repo::{self, StoredReport};
 use crate::actor::{Actor, Forbidden};
 use crate::state::AppState;
+use chrono::Utc;
 use domain::api::Money;
 use domain::api::orders::{
     ChecklistItemState, ChecklistItemView, ChecklistView, EventChannel, OrderActionRequest, ReportPartView,
@@ -123,7 +124,9 @@ pub(super) async fn prove_and_store(
     let totals = totals(&parts, report.labour_minutes, counts.hourly_rate_minor).ok_or_else(|| {
         OrderError::Invalid(FieldErrors::single("report", FieldError::new("too_large", "the totals are too large")))
     })?;
-    work_repo::store_report(conn, org, order.id, &report, &totals, &order.currency, actor.user_id()).await?;
+    let stored =
+        StoredReport { order: order.id, report: &report, totals: &totals, by: actor.user_id(), at: Utc::now() };
+    work_repo::store_reports(conn, org, &order.currency, &[stored]).await?;
     Ok(json!({
         "parts_total_minor": totals.parts_minor, "labour_total_minor": totals.labour_minor,
         "total_minor": totals.total_minor, "currency": order.currency,

@@ -3,26 +3,26 @@
 use chrono::{DateTime, Utc};
 use domain::api::orders::{ChecklistItemChange, ChecklistItemState, ChecklistItemView, WorkReport};
 use domain::orders::report::ReportTotals;
-use domain::{AttachmentId, Currency, OrderId, OrgId, ServiceTypeId, UserId};
+use domain::{AttachmentId, Currency, OrderId, OrgId, UserId};
 use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
-/// Copies the service type's checklist and photo rules into a new order, so later template edits
-/// leave the order's rules alone.
-pub async fn copy_work_rules(
-    conn: &mut PgConnection,
-    org: OrgId,
-    order: OrderId,
-    service_type: ServiceTypeId,
-) -> sqlx::Result<()> {
+/// Copies each order's service type checklist and photo rules into the order, so later template
+/// edits leave the order's rules alone. An order written already completed (the seeded past) gets
+/// its checklist done by its technician when it was completed.
+pub async fn copy_work_rules(conn: &mut PgConnection, org: OrgId, orders: &[Uuid]) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO order_checklist_items (org_id, order_id, item_id, position, label, required)
-         SELECT s.org_id, $2, item ->> 'id', (t.ordinality - 1)::integer, item ->> 'label',
-                COALESCE((item ->> 'required')::boolean, true)
-         FROM service_types s, jsonb_array_elements(s.checklist) WITH ORDINALITY AS t (item, ordinality)
-         WHERE s.org_id = $1 AND s.id = $3",
+        "INSERT INTO order_checklist_items (org_id, order_id, item_id, position, label, required, state, updated_by,
+                                            updated_at)
+         SELECT o.org_id, o.id, item ->> 'id', (t.ordinality - 1)::integer, item ->> 'label',
+                COALESCE((item ->> 'required')::boolean, true),
+                CASE WHEN o.completed_at IS NULL THEN 'pending' ELSE 'done' END::checklist_item_state,
+                CASE WHEN o.completed_at IS NOT NULL THEN o.technician_id END, COALESCE(o.completed_at, now())
+         FROM orders o JOIN service_types s ON s.org_id = o.org_id AND s.id = o.service_type_id,
+              jsonb_array_elements(s.checklist) WITH ORDINALITY AS t (item, ordinality)
+         WHERE o.org_id = $1 AND o.id = ANY($2)",
         org.0,
-        order.0,
-        service_type.0,
+        orders,
     )
     .execute(&mut *conn)
     .await?;
@@ -30,10 +30,9 @@ pub async fn copy_work_rules(
         "UPDATE orders o SET required_photos_before = s.required_photos_before,
                              required_photos_after = s.required_photos_after
          FROM service_types s
-         WHERE o.org_id = $1 AND o.id = $2 AND s.org_id = o.org_id AND s.id = $3",
+         WHERE o.org_id = $1 AND o.id = ANY($2) AND s.org_id = o.org_id AND s.id = o.service_type_id",
         org.0,
-        order.0,
-        service_type.0,
+        orders,
     )
     .execute(conn)
     .await?;
@@ -128,56 +127,93 @@ pub async fn is_signature_of(
     Ok(found.is_some())
 }
 
-/// Stores the report and its parts, replacing those of an earlier `complete`.
-pub async fn store_report(
+/// A work report to store with its computed totals.
+#[derive(Debug)]
+pub struct StoredReport<'a> {
+    pub order: OrderId,
+    pub report: &'a WorkReport,
+    pub totals: &'a ReportTotals,
+    pub by: Option<UserId>,
+    pub at: DateTime<Utc>,
+}
+
+/// Stores reports and their parts, replacing those of an earlier `complete` of the same orders.
+pub async fn store_reports(
     conn: &mut PgConnection,
     org: OrgId,
-    order: OrderId,
-    report: &WorkReport,
-    totals: &ReportTotals,
     currency: &Currency,
-    by: Option<UserId>,
+    reports: &[StoredReport<'_>],
 ) -> sqlx::Result<()> {
+    let orders: Vec<Uuid> = reports.iter().map(|r| r.order.0).collect();
+    let summaries: Vec<&str> = reports.iter().map(|r| r.report.summary.as_str()).collect();
+    let labour: Vec<i32> = reports.iter().map(|r| i32::try_from(r.report.labour_minutes).unwrap_or(i32::MAX)).collect();
+    let parts_totals: Vec<i64> = reports.iter().map(|r| r.totals.parts_minor).collect();
+    let labour_totals: Vec<i64> = reports.iter().map(|r| r.totals.labour_minor).collect();
+    let totals: Vec<i64> = reports.iter().map(|r| r.totals.total_minor).collect();
+    let signatures: Vec<Option<Uuid>> =
+        reports.iter().map(|r| r.report.signature_attachment_id.map(|id| id.0)).collect();
+    let by: Vec<Option<Uuid>> = reports.iter().map(|r| r.by.map(|id| id.0)).collect();
+    let at: Vec<DateTime<Utc>> = reports.iter().map(|r| r.at).collect();
     sqlx::query!(
         "INSERT INTO order_reports (order_id, org_id, summary, labour_minutes, parts_total_minor, labour_total_minor,
-                                    total_minor, currency, signature_attachment_id, submitted_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                    total_minor, currency, signature_attachment_id, submitted_by, submitted_at)
+         SELECT u.order_id, $1, u.summary, u.labour, u.parts_total, u.labour_total, u.total, $2, u.signature, u.by, u.at
+         FROM UNNEST($3::uuid[], $4::text[], $5::int[], $6::bigint[], $7::bigint[], $8::bigint[], $9::uuid[],
+                     $10::uuid[], $11::timestamptz[])
+              AS u(order_id, summary, labour, parts_total, labour_total, total, signature, by, at)
          ON CONFLICT (order_id) DO UPDATE SET
             summary = EXCLUDED.summary, labour_minutes = EXCLUDED.labour_minutes,
             parts_total_minor = EXCLUDED.parts_total_minor, labour_total_minor = EXCLUDED.labour_total_minor,
             total_minor = EXCLUDED.total_minor, currency = EXCLUDED.currency,
             signature_attachment_id = EXCLUDED.signature_attachment_id,
-            submitted_by = EXCLUDED.submitted_by, submitted_at = now()",
-        order.0,
+            submitted_by = EXCLUDED.submitted_by, submitted_at = EXCLUDED.submitted_at",
         org.0,
-        report.summary,
-        i32::try_from(report.labour_minutes).unwrap_or(i32::MAX),
-        totals.parts_minor,
-        totals.labour_minor,
-        totals.total_minor,
         currency.as_str(),
-        report.signature_attachment_id.map(|id| id.0),
-        by.map(|id| id.0),
+        &orders,
+        &summaries as &[&str],
+        &labour,
+        &parts_totals,
+        &labour_totals,
+        &totals,
+        &signatures as &[Option<Uuid>],
+        &by as &[Option<Uuid>],
+        &at,
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!("DELETE FROM order_report_parts WHERE org_id = $1 AND order_id = $2", org.0, order.0)
+    sqlx::query!("DELETE FROM order_report_parts WHERE org_id = $1 AND order_id = ANY($2)", org.0, &orders)
         .execute(&mut *conn)
         .await?;
-    let names: Vec<&str> = report.parts.iter().map(|part| part.name.as_str()).collect();
-    let quantities: Vec<i64> = report.parts.iter().map(|part| part.quantity_thousandths).collect();
-    let prices: Vec<i64> = report.parts.iter().map(|part| part.unit_price_minor).collect();
+    let mut part_orders = Vec::new();
+    let mut positions = Vec::new();
+    let mut names = Vec::new();
+    let mut quantities = Vec::new();
+    let mut prices = Vec::new();
+    let mut line_totals = Vec::new();
+    for stored in reports {
+        for (position, (part, line_total)) in
+            stored.report.parts.iter().zip(&stored.totals.line_totals_minor).enumerate()
+        {
+            part_orders.push(stored.order.0);
+            positions.push(i32::try_from(position).unwrap_or(i32::MAX));
+            names.push(part.name.as_str());
+            quantities.push(part.quantity_thousandths);
+            prices.push(part.unit_price_minor);
+            line_totals.push(*line_total);
+        }
+    }
     sqlx::query!(
         "INSERT INTO order_report_parts (org_id, order_id, position, name, quantity, unit_price_minor, line_total_minor)
-         SELECT $1, $2, (t.ordinality - 1)::integer, t.name, t.quantity::numeric / 1000, t.price, t.line_total
-         FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-              WITH ORDINALITY AS t (name, quantity, price, line_total, ordinality)",
+         SELECT $1, t.order_id, t.position, t.name, t.quantity::numeric / 1000, t.price, t.line_total
+         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
+              AS t (order_id, position, name, quantity, price, line_total)",
         org.0,
-        order.0,
+        &part_orders,
+        &positions,
         &names as &[&str],
         &quantities,
         &prices,
-        &totals.line_totals_minor,
+        &line_totals,
     )
     .execute(conn)
     .await?;

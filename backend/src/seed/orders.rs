@@ -1,17 +1,21 @@
 //! Past orders for the demo and the benchmark: statuses spread as in a real month, technicians with
 //! the right skills, plausible gaps between steps, all in the past, checked by the state machine.
 
-use crate::orders::history::{self, PastOrder, PastStep};
+use crate::orders::history::{self, PastOrder, PastStep, Replayed};
 use crate::orders::repo as orders_repo;
+use crate::orders::work_repo::{self, StoredReport};
 use crate::state::AppState;
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, Utc};
+use domain::api::orders::{ReportPart, WorkReport};
 use domain::orders::OrderAction;
+use domain::orders::report::{ReportTotals, totals};
 use domain::{CustomerId, OrderId, OrgId, Priority, Role, ServiceTypeId, SiteId, UserId};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
 
 /// What past orders are made of: the organization's customers, service types and people.
 #[derive(Debug)]
@@ -19,6 +23,7 @@ struct Catalog {
     sites: Vec<(CustomerId, SiteId)>,
     service_types: Vec<ServiceTypeRow>,
     technicians: Vec<(UserId, Vec<String>)>,
+    hourly_rates: HashMap<UserId, i64>,
     dispatcher: UserId,
     currency: domain::Currency,
 }
@@ -54,16 +59,16 @@ async fn catalog(state: &AppState, org: OrgId) -> anyhow::Result<Catalog> {
     )
     .fetch_all(&state.db)
     .await?;
-    let technicians = sqlx::query!(
-        r#"SELECT u.id AS "id: UserId", p.skills FROM users u JOIN technician_profiles p ON p.user_id = u.id
+    let rows = sqlx::query!(
+        r#"SELECT u.id AS "id: UserId", p.skills, p.hourly_rate_minor
+           FROM users u JOIN technician_profiles p ON p.user_id = u.id
            WHERE u.org_id = $1 AND u.role = 'technician' AND u.status = 'active' ORDER BY u.id"#,
         org.0,
     )
     .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row.skills))
-    .collect();
+    .await?;
+    let hourly_rates = rows.iter().map(|row| (row.id, row.hourly_rate_minor)).collect();
+    let technicians = rows.into_iter().map(|row| (row.id, row.skills)).collect();
     let dispatcher = sqlx::query_scalar!(
         r#"SELECT id AS "id: UserId" FROM users WHERE org_id = $1 AND role IN ('dispatcher', 'admin')
            AND status = 'active' ORDER BY role DESC, id LIMIT 1"#,
@@ -73,7 +78,7 @@ async fn catalog(state: &AppState, org: OrgId) -> anyhow::Result<Catalog> {
     .await?
     .context("past orders need a dispatcher or an admin")?;
     let currency = crate::orgs::repo::find(&state.db, org).await?.context("organization")?.currency;
-    Ok(Catalog { sites, service_types, technicians, dispatcher, currency })
+    Ok(Catalog { sites, service_types, technicians, hourly_rates, dispatcher, currency })
 }
 
 /// Where a past order ended, with its weight in a realistic mix.
@@ -97,6 +102,37 @@ const PROBLEMS: [&str; 6] = [
     "needs scheduled maintenance",
     "trips the breaker",
 ];
+
+/// What technicians write in the reports of finished work: a summary and the part they fitted.
+const REPAIRS: [(&str, &str, i64); 5] = [
+    ("Replaced the drain pump, cleaned the filter, ran a full cycle", "Drain pump", 240_000),
+    ("Replaced the door seal and checked for leaks", "Door seal", 180_000),
+    ("Fitted a new capacitor and tested under load", "Run capacitor", 95_000),
+    ("Tightened the terminals and replaced a breaker", "Circuit breaker 16 A", 60_000),
+    ("Serviced the unit, refilled refrigerant, checked pressures", "Refrigerant R32, kg", 150_000),
+];
+
+/// The report a finished order's technician filed with `complete`: labour from start to completion.
+fn past_report(
+    replayed: &Replayed,
+    hourly_rates: &HashMap<UserId, i64>,
+    rng: &mut StdRng,
+) -> Option<(WorkReport, ReportTotals, UserId, DateTime<Utc>)> {
+    let [_, _, _, Some(started), Some(completed), _, _] = replayed.milestones else { return None };
+    let technician = replayed.technician?;
+    let (summary, part, price) = *REPAIRS.choose(rng)?;
+    let quantity_thousandths = 1000 * rng.random_range(1..=2);
+    let labour_minutes = u32::try_from((completed - started).num_minutes().clamp(15, 8 * 60)).ok()?;
+    let report = WorkReport {
+        summary: summary.to_owned(),
+        parts: vec![ReportPart { name: part.to_owned(), quantity_thousandths, unit_price_minor: price }],
+        labour_minutes,
+        signature_attachment_id: None,
+    };
+    let rate = hourly_rates.get(&technician).copied().unwrap_or_default();
+    let totals = totals(&[(quantity_thousandths, price)], labour_minutes, rate)?;
+    Some((report, totals, technician, completed))
+}
 
 /// The windows already given to each technician, so planned orders never double-book anyone
 /// (the database would refuse them).
@@ -207,9 +243,15 @@ fn plan(
     }
     // A history that would run into the future is cut short rather than invented.
     steps.retain(|step| step.at < now);
+    // Whoever holds the order once the history is cut is the one whose time it books.
+    let holder = steps.iter().fold(None, |holder, step| match step.action {
+        OrderAction::Assign | OrderAction::Reassign => step.technician,
+        OrderAction::Decline => None,
+        _ => holder,
+    });
     let sla_minutes = service_type.sla.get(priority.as_str()).and_then(serde_json::Value::as_i64);
     Some(PastOrder {
-        id: OrderId(uuid::Uuid::now_v7()),
+        id: OrderId(Uuid::now_v7()),
         customer_id,
         site_id,
         service_type_id: service_type.id,
@@ -219,7 +261,7 @@ fn plan(
         duration_minutes: service_type.duration_minutes,
         cost_minor: service_type.price_minor,
         sla_minutes: sla_minutes.and_then(|m| i32::try_from(m).ok()),
-        window: match (ending, technician) {
+        window: match (ending, holder) {
             ("new", _) => None,
             (_, technician) => {
                 let start = created_at + Duration::hours(rng.random_range(2..72));
@@ -272,7 +314,7 @@ pub async fn write_past_orders(
         for (year, amount) in per_year {
             next_number.insert(year, orders_repo::reserve_numbers(&mut tx, org, year, amount).await?);
         }
-        let rows: Vec<(String, String, history::Replayed)> = batch
+        let rows: Vec<(String, String, Replayed)> = batch
             .into_iter()
             .map(|replayed| {
                 let year = replayed.order.created_at.year();
@@ -283,6 +325,26 @@ pub async fn write_past_orders(
             })
             .collect();
         orders_repo::insert_replayed(&mut tx, org, &catalog.currency, &rows).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|(_, _, replayed)| replayed.order.id.0).collect();
+        work_repo::copy_work_rules(&mut tx, org, &ids).await?;
+        let reports: Vec<_> = rows
+            .iter()
+            .filter_map(|(_, _, replayed)| {
+                let report = past_report(replayed, &catalog.hourly_rates, &mut rng)?;
+                Some((replayed.order.id, report))
+            })
+            .collect();
+        let stored: Vec<StoredReport<'_>> = reports
+            .iter()
+            .map(|(order, (report, totals, by, at))| StoredReport {
+                order: *order,
+                report,
+                totals,
+                by: Some(*by),
+                at: *at,
+            })
+            .collect();
+        work_repo::store_reports(&mut tx, org, &catalog.currency, &stored).await?;
         tx.commit().await?;
         written += rows.len();
         // Statistics after the first batch, then at every tenfold growth, keep the plans honest.

@@ -2,8 +2,7 @@ use super::{Money, patch};
 use crate::orders::report::parse_quantity;
 use crate::orders::{OrderAction, OrderStatus};
 use crate::{
-    AttachmentId, Cursor, CustomerId, FieldError, FieldErrors, OrderId, Priority, ServiceTypeId, SiteId, UserId,
-    Validator,
+    AttachmentId, CustomerId, FieldError, FieldErrors, OrderId, Priority, ServiceTypeId, SiteId, UserId, Validator,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -294,29 +293,6 @@ pub struct OrderActionRequest {
     pub force: bool,
     /// complete: the work report (required then; ignored by other actions).
     pub report: Option<WorkReportRequest>,
-}
-
-/// Query of `GET /orders`. Lists are newest first.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ListOrdersQuery {
-    pub status: Option<OrderStatus>,
-    pub technician_id: Option<UserId>,
-    pub customer_id: Option<CustomerId>,
-    pub service_type_id: Option<ServiceTypeId>,
-    pub priority: Option<Priority>,
-    /// Scheduled to start at or after this time.
-    pub from: Option<DateTime<Utc>>,
-    /// Scheduled to start before this time.
-    pub to: Option<DateTime<Utc>>,
-    /// Only open orders past their SLA due time.
-    pub overdue: Option<bool>,
-    /// Matches the number, title or description.
-    pub q: Option<String>,
-    pub cursor: Option<Cursor>,
-    /// Page size, 1 to 200 (default 50).
-    pub limit: Option<u32>,
 }
 
 /// One entry of an order's timeline.
