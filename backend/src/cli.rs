@@ -2,6 +2,7 @@
 
 use crate::actor::Actor;
 use crate::config::Settings;
+use crate::notifications::relay;
 use crate::orgs::service::NewOrg;
 use crate::state::AppState;
 use crate::{db, http, orgs, seed, service_types, telemetry, users};
@@ -25,8 +26,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API, the OpenAPI docs and the web app until SIGTERM or Ctrl-C.
-    Serve,
+    /// Serve the API, the OpenAPI docs and the web app until SIGTERM or Ctrl-C, with the
+    /// background workers unless `--no-workers`.
+    Serve {
+        /// Leave the notification relay and workers to `fieldflow worker` processes.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run the notification relay and workers only, until SIGTERM or Ctrl-C.
+    Worker,
     /// Create the database if it does not exist and apply pending migrations.
     Migrate,
     /// Load data sets.
@@ -114,11 +122,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings);
     match cli.command {
-        Command::Serve => {
+        Command::Serve { no_workers } => {
             let mut state = AppState::connect(settings).await?;
             state.metrics = Some(http::metrics::recorder()?);
             crate::periodic::spawn(state.clone());
-            http::serve(state).await
+            let jobs = (!no_workers).then(|| tokio::spawn(relay::run_jobs(state.clone(), http::shutdown_signal())));
+            http::serve(state).await?;
+            if let Some(jobs) = jobs {
+                jobs.await??;
+            }
+            Ok(())
+        }
+        Command::Worker => {
+            let state = AppState::connect(settings).await?;
+            relay::run_jobs(state, http::shutdown_signal()).await
         }
         Command::Migrate => {
             db::create_if_missing(&settings).await?;

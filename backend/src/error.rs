@@ -118,6 +118,16 @@ impl From<crate::auth::AuthError> for AppError {
     }
 }
 
+impl From<crate::notifications::NotificationError> for AppError {
+    fn from(error: crate::notifications::NotificationError) -> Self {
+        use crate::notifications::NotificationError as E;
+        match error {
+            E::NotFound => Self::not_found("notification"),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}
+
 impl From<crate::users::UserError> for AppError {
     fn from(error: crate::users::UserError) -> Self {
         use crate::users::UserError as E;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod mail;
+pub mod notifications;
 pub mod offers;
 pub mod orders;
 pub mod orgs;

@@ -78,3 +78,7 @@ id_type!(
     /// A recurring plan of a maintenance contract.
     RecurringPlanId
 );
+id_type!(
+    /// A notification in a user's in-app inbox.
+    NotificationId
+);

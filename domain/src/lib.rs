@@ -6,6 +6,7 @@
 pub mod api;
 mod error;
 mod ids;
+pub mod notifications;
 pub mod orders;
 mod paging;
 mod permissions;
@@ -19,7 +20,7 @@ mod values;
 mod working_hours;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{AttachmentId, CommentId, HolidayId, OfferId, RecurringPlanId, TimeOffId};
+pub use ids::{AttachmentId, CommentId, HolidayId, NotificationId, OfferId, RecurringPlanId, TimeOffId};
 pub use ids::{CustomerId, OrderId, OrgId, ServiceTypeId, SessionId, SiteId, UserId};
 pub use paging::{Cursor, Page, PageLimit};
 pub use permissions::Permission;

@@ -38,6 +38,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "customers", description = "Customers and their sites (admin, dispatcher; managers read)"),
         (name = "orders", description = "Work orders and their lifecycle (technicians: their own orders)"),
         (name = "events", description = "Live order events (Server-Sent Events)"),
+        (name = "notifications", description = "The caller's in-app notifications"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldErrors))
 )]
@@ -70,6 +71,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::scheduling::routes::router())
         .merge(crate::offers::routes::router())
         .merge(crate::recurring::routes::router())
+        .merge(crate::notifications::routes::router())
 }
 
 /// The OpenAPI document of the whole API.
@@ -145,7 +147,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -44,6 +44,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("db_pool_connections", "state" => "in_use").set(size.saturating_sub(idle) as f64);
     metrics::gauge!("db_pool_max_connections").set(f64::from(state.settings.database_max_connections));
+    match crate::notifications::service::outbox_backlog(&state).await {
+        Ok((waiting, oldest_seconds)) => {
+            metrics::gauge!("outbox_events_waiting").set(waiting as f64);
+            metrics::gauge!("outbox_oldest_event_age_seconds").set(oldest_seconds);
+        }
+        Err(error) => tracing::warn!(%error, "reading the outbox backlog for /metrics failed"),
+    }
     let body = state.metrics.as_ref().map(|handle| handle.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -497,10 +497,15 @@ pub struct NewEvent<'a> {
     pub payload: serde_json::Value,
 }
 
+/// Records the event and queues it in the outbox, in one statement of the caller's transaction: the
+/// change, its history and its announcement commit or vanish together.
 pub async fn insert_event(conn: &mut PgConnection, event: &NewEvent<'_>) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO order_events (org_id, order_id, technician_id, kind, actor_user_id, channel, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH event AS (
+            INSERT INTO order_events (org_id, order_id, technician_id, kind, actor_user_id, channel, payload)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            RETURNING id, org_id)
+         INSERT INTO outbox (org_id, event_id) SELECT org_id, id FROM event",
         event.org.0,
         event.order.0,
         event.technician.map(|id| id.0),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod comments;
 pub mod customers;
 pub mod events;
+pub mod notifications;
 pub mod order_list;
 pub mod orders;
 pub mod org;
