@@ -137,3 +137,16 @@ async fn announcing_an_event_again_tells_nobody_twice(db: PgPool) {
     assert_eq!(inbox(&shop.app, &shop.dispatcher).await.len(), 1);
     assert_eq!(service::announce(&shop.app.state, i64::MAX).await.unwrap(), 0, "an unknown event tells nobody");
 }
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_full_queue_leaves_events_in_the_outbox(db: PgPool) {
+    use apalis::prelude::TaskSink;
+    let shop = Shop::open(db.clone(), false).await;
+    let mut queue = relay::announce_queue(&shop.app.state).await.unwrap();
+    // No worker runs: jobs pile up in the queue as they would with every worker down.
+    queue.push_bulk((0..2_000).map(|_| relay::Announce { event_id: 0 }).collect()).await.unwrap();
+    assign_and_accept(&shop).await;
+    assert_eq!(relay::relay_batch(&shop.app.state, &mut queue).await.unwrap(), 0);
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&db).await.unwrap();
+    assert_eq!(waiting, 3, "the events wait in PostgreSQL, not in an overflowing queue");
+}

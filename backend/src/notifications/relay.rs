@@ -25,6 +25,9 @@ pub type AnnounceQueue = RedisStorage<Announce>;
 
 /// Outbox rows moved per transaction.
 const RELAY_BATCH: i64 = 200;
+/// Jobs waiting in the queue above which the relay leaves events in the outbox: apalis-redis moves
+/// every due job in one Lua call, which fails beyond about 8,000, so a backlog waits in PostgreSQL.
+const QUEUE_HIGH_WATER: usize = 2_000;
 /// How long the relay rests when the outbox is empty: the added latency of a quiet system.
 const RELAY_IDLE: Duration = Duration::from_millis(50);
 /// How long it waits before trying again after the queue or the database failed.
@@ -55,6 +58,12 @@ pub async fn announce_queue(state: &AppState) -> anyhow::Result<AnnounceQueue> {
 /// Moves one batch of outbox rows into the queue; answers how many. When the queue refuses, the
 /// transaction rolls back and the rows stay for the next attempt.
 pub async fn relay_batch(state: &AppState, queue: &mut AnnounceQueue) -> anyhow::Result<usize> {
+    let key = queue.get_config().scheduled_jobs_set();
+    let waiting: usize = redis::cmd("ZCARD").arg(key).query_async(queue.get_connection()).await?;
+    metrics::gauge!("announce_queue_waiting").set(waiting as f64);
+    if waiting >= QUEUE_HIGH_WATER {
+        return Ok(0);
+    }
     let mut tx = state.db.begin().await?;
     let events = repo::take_outbox(&mut tx, RELAY_BATCH).await?;
     if events.is_empty() {
