@@ -38,15 +38,21 @@ impl PageLimit {
     }
 }
 
+/// Cuts rows fetched with [`PageLimit::probe`] to the page; answers the last kept row when another
+/// page follows, for the caller to make its cursor from.
+pub fn cut_probe<T>(rows: &mut Vec<T>, limit: PageLimit) -> Option<&T> {
+    if rows.len() > limit.get() {
+        rows.truncate(limit.get());
+        rows.last()
+    } else {
+        None
+    }
+}
+
 impl<T> Page<T> {
     /// Cuts a result fetched with [`PageLimit::probe`] rows to the page and sets the cursor.
     pub fn from_probe(mut rows: Vec<T>, limit: PageLimit, key: impl Fn(&T) -> Uuid) -> Self {
-        let next_cursor = if rows.len() > limit.get() {
-            rows.truncate(limit.get());
-            rows.last().map(|last| Cursor(key(last)))
-        } else {
-            None
-        };
+        let next_cursor = cut_probe(&mut rows, limit).map(|last| Cursor(key(last)));
         Self { items: rows, next_cursor }
     }
 }

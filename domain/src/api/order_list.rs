@@ -2,6 +2,7 @@
 
 use super::orders::OrderView;
 use crate::orders::OrderStatus;
+use crate::paging::cut_probe;
 use crate::{CustomerId, PageLimit, Priority, ServiceTypeId, UserId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,12 +129,8 @@ pub struct OrderPage {
 impl OrderPage {
     /// Cuts a result fetched with [`PageLimit::probe`] rows to the page and sets the cursor.
     pub fn from_probe(mut items: Vec<OrderView>, limit: PageLimit, sort: OrderSort) -> Self {
-        let next_cursor = if items.len() > limit.get() {
-            items.truncate(limit.get());
-            items.last().map(|last| OrderCursor { sort, key: sort.key_of(last), id: last.id.0 })
-        } else {
-            None
-        };
+        let next_cursor =
+            cut_probe(&mut items, limit).map(|last| OrderCursor { sort, key: sort.key_of(last), id: last.id.0 });
         Self { items, next_cursor }
     }
 }
