@@ -95,6 +95,17 @@ pub struct Settings {
     /// endpoint must then name the bucket itself.
     pub s3_virtual_hosted_style: bool,
     pub rate_limits: AuthRateLimits,
+    /// The Telegram bot's token from @BotFather; empty writes Telegram messages to the log instead.
+    #[serde(serialize_with = "expose")]
+    pub telegram_bot_token: SecretString,
+    /// The Bot API server (a local `telegram-bot-api`, or a fake one in tests).
+    pub telegram_api_url: String,
+    /// The least time between two messages to one chat, in milliseconds.
+    pub telegram_chat_interval_ms: u64,
+    /// Messages per second across the whole bot, over all processes.
+    pub telegram_global_per_second: u32,
+    /// The longest 429 wait a sender sleeps through; a longer one goes back to the job queue.
+    pub telegram_max_retry_after_secs: u64,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -135,6 +146,11 @@ impl Default for Settings {
                 password_per_ip_per_hour: 20,
                 password_per_account_per_hour: 5,
             },
+            telegram_bot_token: "".into(),
+            telegram_api_url: "https://api.telegram.org".into(),
+            telegram_chat_interval_ms: 1000,
+            telegram_global_per_second: 30,
+            telegram_max_retry_after_secs: 30,
         }
     }
 }
@@ -203,6 +219,17 @@ impl Settings {
         if self.storage_backend == StorageBackend::S3 {
             self.check_s3()?;
         }
+        self.check_telegram()
+    }
+
+    fn check_telegram(&self) -> Result<(), ConfigError> {
+        let api = &self.telegram_api_url;
+        if !(api.starts_with("http://") || api.starts_with("https://")) || url::Url::parse(api).is_err() {
+            return Err(ConfigError(format!("FIELDFLOW_TELEGRAM_API_URL must be an http(s) URL, got {api:?}")));
+        }
+        if self.telegram_global_per_second == 0 {
+            return Err(ConfigError("FIELDFLOW_TELEGRAM_GLOBAL_PER_SECOND must be at least 1".into()));
+        }
         Ok(())
     }
 
@@ -226,6 +253,11 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The Bot API URL without a trailing slash (teloxide appends `/bot<token>/<method>`).
+    pub fn telegram_api_base(&self) -> &str {
+        self.telegram_api_url.trim_end_matches('/')
     }
 
     /// The public URL without a trailing slash, for building links.
@@ -306,6 +338,24 @@ mod tests {
             jail.set_env("FIELDFLOW_STORAGE_BACKEND", "ftp");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_STORAGE_BACKEND"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn telegram_settings_are_checked() {
+        Jail::expect_with(|jail| {
+            let settings = Settings::load(None).unwrap();
+            assert!(settings.telegram_bot_token.expose_secret().is_empty());
+            assert_eq!(settings.telegram_api_base(), "https://api.telegram.org");
+            jail.set_env("FIELDFLOW_TELEGRAM_API_URL", "api.telegram.org");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_TELEGRAM_API_URL"), "{error}");
+            jail.set_env("FIELDFLOW_TELEGRAM_API_URL", "http://127.0.0.1:8081/");
+            assert_eq!(Settings::load(None).unwrap().telegram_api_base(), "http://127.0.0.1:8081");
+            jail.set_env("FIELDFLOW_TELEGRAM_GLOBAL_PER_SECOND", "0");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_TELEGRAM_GLOBAL_PER_SECOND"), "{error}");
             Ok(())
         });
     }

@@ -27,6 +27,7 @@ pub mod service_types;
 pub mod state;
 pub mod storage;
 pub mod technicians;
+pub mod telegram;
 pub mod telemetry;
 pub mod tracking;
 pub mod users;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub storage: Arc<dyn ObjectStore>,
     /// Wakes this process's live event streams (one database listener per process).
     pub events: crate::events::EventHub,
+    /// Telegram messages, within the flood limits all processes share in Redis.
+    pub telegram: crate::telegram::TelegramSender,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,6 +50,7 @@ impl AppState {
             mailer: Mailer::from_settings(&settings)?,
             limiter: RateLimiter::new(redis.clone(), &settings.redis_key_prefix),
             storage: crate::storage::open(&settings)?,
+            telegram: crate::telegram::TelegramSender::new(&settings, redis.clone())?,
             redis,
             db,
             settings,

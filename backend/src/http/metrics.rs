@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+/// Waits for Telegram's flood limits: nothing, a share of a second, a chat's interval, a 429.
+const TELEGRAM_WAIT_BUCKETS: [f64; 10] = [0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// The process-wide Prometheus recorder, installed on first use (once, even when racing).
 pub fn recorder() -> anyhow::Result<PrometheusHandle> {
@@ -17,6 +19,12 @@ pub fn recorder() -> anyhow::Result<PrometheusHandle> {
         .get_or_init(|| {
             PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full("http_request_duration_seconds".into()), &LATENCY_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full("telegram_throttle_wait_seconds".into()),
+                        &TELEGRAM_WAIT_BUCKETS,
+                    )
+                })
                 .and_then(PrometheusBuilder::install_recorder)
                 .map_err(|e| e.to_string())
         })

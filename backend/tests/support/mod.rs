@@ -5,6 +5,7 @@
 pub mod files;
 pub mod shop;
 pub mod smtp;
+pub mod telegram;
 
 use axum::Router;
 use axum::body::Body;
@@ -54,11 +55,14 @@ impl TestResponse {
 /// Settings for tests: a Redis key prefix of their own, the SMTP sink, client IPs from
 /// `X-Forwarded-For` so tests can play several clients.
 pub fn test_settings(smtp: &SmtpSink) -> Settings {
+    Settings { smtp_url: format!("smtp://{}", smtp.addr).into(), trust_proxy_headers: true, ..redis_settings() }
+}
+
+/// The defaults with the test Redis (`FIELDFLOW_REDIS_URL` if set) and a key prefix of their own.
+pub fn redis_settings() -> Settings {
     let defaults = Settings::default();
     Settings {
         redis_key_prefix: format!("fieldflow-test:{}:", uuid::Uuid::new_v4()),
-        smtp_url: format!("smtp://{}", smtp.addr).into(),
-        trust_proxy_headers: true,
         redis_url: std::env::var("FIELDFLOW_REDIS_URL").map_or(defaults.redis_url.clone(), Into::into),
         ..defaults
     }
