@@ -1,5 +1,7 @@
 //! One typed settings struct: defaults, then an optional TOML file, then `FIELDFLOW_*` variables.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
@@ -9,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// The development JWT secret; refused when `FIELDFLOW_ENVIRONMENT=production`.
 const DEV_JWT_SECRET: &str = "fieldflow-development-secret-change-me-in-production";
+/// The development key of secrets kept at rest (base64 of 32 bytes); refused in production.
+const DEV_SECRETS_KEY: &str = "ZmllbGRmbG93LWRldmVsb3BtZW50LXNlY3JldHNrZXk=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,6 +66,10 @@ pub struct Settings {
     pub public_url: String,
     #[serde(serialize_with = "expose")]
     pub jwt_secret: SecretString,
+    /// Seals secrets kept in the database (webhook signing secrets): base64 of 32 random bytes
+    /// (`openssl rand -base64 32`). Changing it makes the stored secrets unreadable.
+    #[serde(serialize_with = "expose")]
+    pub secrets_key: SecretString,
     /// `smtp://host:port`, `smtps://user:pass@host`; empty writes emails to the log instead.
     #[serde(serialize_with = "expose")]
     pub smtp_url: SecretString,
@@ -106,6 +114,9 @@ pub struct Settings {
     pub telegram_global_per_second: u32,
     /// The longest 429 wait a sender sleeps through; a longer one goes back to the job queue.
     pub telegram_max_retry_after_secs: u64,
+    /// Let webhooks reach loopback, private and link-local addresses (a local receiver in tests or
+    /// development). Off, a webhook whose host resolves to one of them is refused.
+    pub webhooks_allow_private_networks: bool,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -123,6 +134,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
             jwt_secret: DEV_JWT_SECRET.into(),
+            secrets_key: DEV_SECRETS_KEY.into(),
             smtp_url: "".into(),
             mail_from: "Fieldflow <no-reply@fieldflow.localhost>".into(),
             log_format: LogFormat::Pretty,
@@ -151,6 +163,7 @@ impl Default for Settings {
             telegram_chat_interval_ms: 1000,
             telegram_global_per_second: 30,
             telegram_max_retry_after_secs: 30,
+            webhooks_allow_private_networks: false,
         }
     }
 }
@@ -196,6 +209,12 @@ impl Settings {
             return Err(ConfigError(
                 "FIELDFLOW_JWT_SECRET must be set to a random value in production (FIELDFLOW_ENVIRONMENT=production)"
                     .into(),
+            ));
+        }
+        self.secrets_key()?;
+        if self.environment == Environment::Production && self.secrets_key.expose_secret() == DEV_SECRETS_KEY {
+            return Err(ConfigError(
+                "FIELDFLOW_SECRETS_KEY must be set to a random value in production (openssl rand -base64 32)".into(),
             ));
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
@@ -260,6 +279,17 @@ impl Settings {
         self.telegram_api_url.trim_end_matches('/')
     }
 
+    /// The key of [`crate::secrets::SecretBox`]: `secrets_key` decoded.
+    pub fn secrets_key(&self) -> Result<[u8; 32], ConfigError> {
+        STANDARD
+            .decode(self.secrets_key.expose_secret().trim())
+            .ok()
+            .and_then(|key| <[u8; 32]>::try_from(key).ok())
+            .ok_or_else(|| {
+                ConfigError("FIELDFLOW_SECRETS_KEY must be base64 of 32 bytes (openssl rand -base64 32)".into())
+            })
+    }
+
     /// The public URL without a trailing slash, for building links.
     pub fn public_base(&self) -> &str {
         self.public_url.trim_end_matches('/')
@@ -312,6 +342,26 @@ mod tests {
             jail.set_env("FIELDFLOW_ENVIRONMENT", "production");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_secrets_key_is_32_bytes_and_not_the_development_one_in_production() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_SECRETS_KEY", "c2hvcnQ=");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_SECRETS_KEY"), "{error}");
+            jail.set_env("FIELDFLOW_SECRETS_KEY", "not base64!");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_SECRETS_KEY"), "{error}");
+            jail.set_env("FIELDFLOW_ENVIRONMENT", "production");
+            jail.set_env("FIELDFLOW_JWT_SECRET", "a-production-secret-of-at-least-32-bytes");
+            jail.set_env("FIELDFLOW_SECRETS_KEY", DEV_SECRETS_KEY);
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_SECRETS_KEY"), "{error}");
+            jail.set_env("FIELDFLOW_SECRETS_KEY", STANDARD.encode([7u8; 32]));
+            assert_eq!(Settings::load(None).unwrap().secrets_key().unwrap(), [7u8; 32]);
             Ok(())
         });
     }

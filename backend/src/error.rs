@@ -266,3 +266,16 @@ impl From<crate::events::EventStreamError> for AppError {
         }
     }
 }
+
+impl From<crate::webhooks::EndpointError> for AppError {
+    fn from(error: crate::webhooks::EndpointError) -> Self {
+        use crate::webhooks::EndpointError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("webhook endpoint"),
+            E::LimitReached => Self::new(ErrorCode::WebhookLimitReached, error.to_string()),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

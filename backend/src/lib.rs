@@ -22,6 +22,7 @@ pub mod periodic;
 pub mod rate_limit;
 pub mod recurring;
 pub mod scheduling;
+pub mod secrets;
 pub mod seed;
 pub mod service_types;
 pub mod state;
@@ -31,6 +32,7 @@ pub mod telegram;
 pub mod telemetry;
 pub mod tracking;
 pub mod users;
+pub mod webhooks;
 
 /// Makes ring, the rustls provider of every TLS client here, the process default. reqwest (the S3
 /// store's transport, and the HTTP client of tests and benchmarks) is built without a provider of

@@ -3,6 +3,8 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::rate_limit::RateLimiter;
+use crate::secrets::SecretBox;
+use crate::webhooks::client::WebhookClient;
 use metrics_exporter_prometheus::PrometheusHandle;
 use object_store::ObjectStore;
 use sqlx::PgPool;
@@ -25,6 +27,10 @@ pub struct AppState {
     pub events: crate::events::EventHub,
     /// Telegram messages, within the flood limits all processes share in Redis.
     pub telegram: crate::telegram::TelegramSender,
+    /// Seals the secrets kept in the database.
+    pub secrets: SecretBox,
+    /// Sends webhook deliveries.
+    pub webhooks: WebhookClient,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,6 +49,8 @@ impl AppState {
 
     pub fn with_pool(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
         let redis = crate::rate_limit::redis_pool(&settings)?;
+        // The webhook client's TLS needs the process-wide provider.
+        crate::install_crypto_provider();
         let settings = Arc::new(settings);
         Ok(Self {
             tokens: Arc::new(TokenKeys::new(&settings)),
@@ -51,6 +59,8 @@ impl AppState {
             limiter: RateLimiter::new(redis.clone(), &settings.redis_key_prefix),
             storage: crate::storage::open(&settings)?,
             telegram: crate::telegram::TelegramSender::new(&settings, redis.clone())?,
+            secrets: SecretBox::new(&settings.secrets_key()?),
+            webhooks: WebhookClient::new(settings.webhooks_allow_private_networks)?,
             redis,
             db,
             settings,

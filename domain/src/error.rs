@@ -58,6 +58,8 @@ pub enum ErrorCode {
     OfferClosed,
     /// No technician passes every check for this order.
     NoCandidate,
+    /// The organization already has as many webhook endpoints as it may have.
+    WebhookLimitReached,
     Internal,
     ServiceUnavailable,
 }
@@ -75,7 +77,7 @@ impl ErrorCode {
             MethodNotAllowed => 405,
             Unauthorized | InvalidToken | TokenExpired | SessionRevoked | InvalidCredentials | RefreshTokenInvalid
             | RefreshTokenReused => 401,
-            ResetTokenInvalid | CurrentPasswordWrong => 422,
+            ResetTokenInvalid | CurrentPasswordWrong | WebhookLimitReached => 422,
             Forbidden => 403,
             RateLimited => 429,
             EmailTaken | LastAdmin => 409,

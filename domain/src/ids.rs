@@ -82,3 +82,7 @@ id_type!(
     /// A notification in a user's in-app inbox.
     NotificationId
 );
+id_type!(
+    /// An organization's outgoing webhook endpoint.
+    WebhookEndpointId
+);

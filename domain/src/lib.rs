@@ -21,7 +21,7 @@ mod working_hours;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{AttachmentId, CommentId, HolidayId, NotificationId, OfferId, RecurringPlanId, TimeOffId};
-pub use ids::{CustomerId, OrderId, OrgId, ServiceTypeId, SessionId, SiteId, UserId};
+pub use ids::{CustomerId, OrderId, OrgId, ServiceTypeId, SessionId, SiteId, UserId, WebhookEndpointId};
 pub use paging::{Cursor, Page, PageLimit};
 pub use permissions::Permission;
 pub use priority::Priority;
@@ -29,7 +29,7 @@ pub use role::{Role, UserStatus};
 pub use validation::{FieldError, FieldErrors, Validator};
 pub use values::{
     Address, CalendarColor, Currency, CustomerName, Email, Locale, NewPassword, OrgName, PersonName, Phone, Tag, TaxId,
-    TimeZone,
+    TimeZone, WebhookUrl,
 };
 pub use values::{Label, Slug};
 pub use working_hours::{Shift, WorkingHours};

@@ -23,6 +23,8 @@ pub enum Permission {
     ReadSchedule,
     /// Bookings, time off, holidays, offers and recurring plans.
     ManageSchedule,
+    /// Outgoing webhook endpoints: where the organization's order events are sent, and their secrets.
+    ManageWebhooks,
 }
 
 impl Role {
@@ -31,7 +33,9 @@ impl Role {
         match permission {
             // Technicians need checklists and photo rules of the jobs they do.
             ReadOrganization | ReadServiceTypes | ReadOrders | ReadSchedule => true,
-            ManageOrganization | ManageUsers | ManageTechnicians | ManageServiceTypes => self == Role::Admin,
+            ManageOrganization | ManageUsers | ManageTechnicians | ManageServiceTypes | ManageWebhooks => {
+                self == Role::Admin
+            }
             ReadUsers | ReadTechnicians => matches!(self, Role::Admin | Role::Dispatcher),
             // Technicians see a customer only through an order assigned to them.
             ReadCustomers => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
@@ -56,6 +60,7 @@ mod tests {
             assert_eq!(role.permits(Permission::ReadCustomers), role != Role::Technician);
             assert_eq!(role.permits(Permission::ManageCustomers), matches!(role, Role::Admin | Role::Dispatcher));
             assert_eq!(role.permits(Permission::ManageSchedule), matches!(role, Role::Admin | Role::Dispatcher));
+            assert_eq!(role.permits(Permission::ManageWebhooks), role == Role::Admin);
         }
     }
 }

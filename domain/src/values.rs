@@ -281,6 +281,36 @@ impl Label {
     }
 }
 
+validated_string!(
+    /// Where an organization's webhooks are sent: an absolute `http(s)` URL with a host, without
+    /// credentials, at most 2048 characters, kept in its normalized form (`HTTPS://Example.com` is
+    /// `https://example.com/`). Which addresses it may reach is checked when it is called.
+    WebhookUrl
+);
+
+impl WebhookUrl {
+    pub const MAX_CHARS: usize = 2048;
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let invalid = |message: &str| FieldError::new("invalid_url", message);
+        let url = url::Url::parse(raw.trim()).map_err(|_| invalid("must be an absolute http or https URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("must be an http or https URL"));
+        }
+        if url.host().is_none() {
+            return Err(invalid("must name a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not carry a user name or password"));
+        }
+        let normalized = String::from(url);
+        if normalized.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::new("too_long", format!("must have at most {} characters", Self::MAX_CHARS)));
+        }
+        Ok(Self(normalized))
+    }
+}
+
 /// A language the product is translated into. Arabic and Hebrew are written right to left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -392,6 +422,26 @@ mod tests {
             "ann@example..com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn webhook_urls_are_absolute_http_without_credentials() {
+        assert_eq!(WebhookUrl::parse(" HTTPS://Hooks.Example.COM ").unwrap().as_str(), "https://hooks.example.com/");
+        assert_eq!(WebhookUrl::parse("http://10.0.0.5:8080/in?x=1").unwrap().as_str(), "http://10.0.0.5:8080/in?x=1");
+        let long = format!("https://example.com/{}", "a".repeat(WebhookUrl::MAX_CHARS));
+        for bad in [
+            "",
+            "example.com/hook",
+            "/hook",
+            "ftp://example.com/",
+            "https://user:pw@example.com/",
+            "https://user@example.com/",
+            "file:///etc/passwd",
+            "https://",
+            long.as_str(),
+        ] {
+            assert!(WebhookUrl::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
 

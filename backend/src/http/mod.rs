@@ -39,6 +39,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "orders", description = "Work orders and their lifecycle (technicians: their own orders)"),
         (name = "events", description = "Live order events (Server-Sent Events)"),
         (name = "notifications", description = "The caller's in-app notifications"),
+        (name = "webhooks", description = "Outgoing webhooks: signed order events to the organization's endpoints (admin)"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldErrors))
 )]
@@ -72,6 +73,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::offers::routes::router())
         .merge(crate::recurring::routes::router())
         .merge(crate::notifications::routes::router())
+        .merge(crate::webhooks::routes::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -1,5 +1,6 @@
 //! SQL of the outbox and of the in-app inbox.
 
+use chrono::{DateTime, Utc};
 use domain::api::notifications::NotificationView;
 use domain::{NotificationId, OrderId, OrgId, UserId};
 use sqlx::{PgConnection, PgExecutor};
@@ -29,23 +30,27 @@ pub async fn outbox_backlog(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, f64)>
     Ok((row.waiting, row.oldest))
 }
 
-/// An order event as the announce job needs it.
+/// An order event as the announce job and the webhook deliveries need it.
 #[derive(Debug)]
 pub struct AnnouncedEvent {
     pub org_id: OrgId,
     pub order_id: OrderId,
+    pub order_number: String,
     pub kind: String,
     pub technician_id: Option<UserId>,
     pub actor_user_id: Option<UserId>,
     pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
 }
 
 pub async fn event(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<AnnouncedEvent>> {
     sqlx::query_as!(
         AnnouncedEvent,
-        r#"SELECT org_id AS "org_id: OrgId", order_id AS "order_id: OrderId", kind,
-                  technician_id AS "technician_id: UserId", actor_user_id AS "actor_user_id: UserId", payload
-           FROM order_events WHERE id = $1"#,
+        r#"SELECT e.org_id AS "org_id: OrgId", e.order_id AS "order_id: OrderId", o.number AS order_number, e.kind,
+                  e.technician_id AS "technician_id: UserId", e.actor_user_id AS "actor_user_id: UserId", e.payload,
+                  e.created_at
+           FROM order_events e JOIN orders o ON o.org_id = e.org_id AND o.id = e.order_id
+           WHERE e.id = $1"#,
         id,
     )
     .fetch_optional(db)

@@ -16,6 +16,7 @@ pub mod scheduling;
 pub mod service_types;
 pub mod technicians;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
