@@ -47,6 +47,15 @@ pub struct AuthRateLimits {
     pub password_per_account_per_hour: u32,
 }
 
+/// Fixed-window limits for every route under `/api/v1`; see the README's settings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRateLimits {
+    /// Requests per signed-in user per minute (an API key will count as its own principal).
+    pub per_user_per_minute: u32,
+    /// Requests per client IP per minute, signed in or not.
+    pub per_ip_per_minute: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub environment: Environment,
@@ -95,6 +104,7 @@ pub struct Settings {
     /// endpoint must then name the bucket itself.
     pub s3_virtual_hosted_style: bool,
     pub rate_limits: AuthRateLimits,
+    pub api_rate_limits: ApiRateLimits,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -135,6 +145,7 @@ impl Default for Settings {
                 password_per_ip_per_hour: 20,
                 password_per_account_per_hour: 5,
             },
+            api_rate_limits: ApiRateLimits { per_user_per_minute: 600, per_ip_per_minute: 1200 },
         }
     }
 }
@@ -198,6 +209,12 @@ impl Settings {
         if self.password_hash_concurrency == 0 || self.database_max_connections == 0 {
             return Err(ConfigError(
                 "FIELDFLOW_PASSWORD_HASH_CONCURRENCY and FIELDFLOW_DATABASE_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        if self.api_rate_limits.per_user_per_minute == 0 || self.api_rate_limits.per_ip_per_minute == 0 {
+            return Err(ConfigError(
+                "FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE and FIELDFLOW_API_RATE_LIMITS__PER_IP_PER_MINUTE must be at least 1"
+                    .into(),
             ));
         }
         if self.storage_backend == StorageBackend::S3 {
@@ -271,6 +288,12 @@ mod tests {
             Ok(())
         });
         Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE", "0");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
             jail.set_env("FIELDFLOW_JWT_SECRET", "short");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
@@ -317,11 +340,14 @@ mod tests {
             jail.set_env("DATABASE_URL", "postgres://from-database-url/db");
             jail.set_env("FIELDFLOW_LOG_FORMAT", "pretty");
             jail.set_env("FIELDFLOW_RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", "7");
+            jail.set_env("FIELDFLOW_API_RATE_LIMITS__PER_IP_PER_MINUTE", "90");
             let settings = Settings::load(None).unwrap();
             assert_eq!(settings.listen.port(), 9000);
             assert_eq!(settings.log_format, LogFormat::Pretty);
             assert_eq!(settings.database_url.expose_secret(), "postgres://from-database-url/db");
             assert_eq!(settings.rate_limits.login_per_ip_per_minute, 7);
+            assert_eq!(settings.api_rate_limits.per_ip_per_minute, 90);
+            assert_eq!(settings.api_rate_limits.per_user_per_minute, 600);
             jail.set_env("FIELDFLOW_DATABASE_URL", "postgres://preferred/db");
             let settings = Settings::load(None).unwrap();
             assert_eq!(settings.database_url.expose_secret(), "postgres://preferred/db");

@@ -23,6 +23,8 @@ pub enum Permission {
     ReadSchedule,
     /// Bookings, time off, holidays, offers and recurring plans.
     ManageSchedule,
+    /// The organization-wide order counters.
+    ReadDashboard,
 }
 
 impl Role {
@@ -34,7 +36,7 @@ impl Role {
             ManageOrganization | ManageUsers | ManageTechnicians | ManageServiceTypes => self == Role::Admin,
             ReadUsers | ReadTechnicians => matches!(self, Role::Admin | Role::Dispatcher),
             // Technicians see a customer only through an order assigned to them.
-            ReadCustomers => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
+            ReadCustomers | ReadDashboard => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
             ManageCustomers | ManageOrders | ManageSchedule => matches!(self, Role::Admin | Role::Dispatcher),
         }
     }
@@ -56,6 +58,7 @@ mod tests {
             assert_eq!(role.permits(Permission::ReadCustomers), role != Role::Technician);
             assert_eq!(role.permits(Permission::ManageCustomers), matches!(role, Role::Admin | Role::Dispatcher));
             assert_eq!(role.permits(Permission::ManageSchedule), matches!(role, Role::Admin | Role::Dispatcher));
+            assert_eq!(role.permits(Permission::ReadDashboard), role != Role::Technician);
         }
     }
 }
