@@ -43,7 +43,8 @@ pub enum Cached {
 }
 
 impl Cached {
-    pub const ALL: [Cached; 4] = [Cached::Technicians, Cached::ServiceTypes, Cached::OrgSettings, Cached::DashboardCounters];
+    pub const ALL: [Cached; 4] =
+        [Cached::Technicians, Cached::ServiceTypes, Cached::OrgSettings, Cached::DashboardCounters];
 
     fn name(self) -> &'static str {
         match self {
@@ -185,7 +186,8 @@ impl Cache {
                 .del(&entries_key)
                 .ignore();
         }
-        let done: Option<()> = self.redis.run_anyway("cache invalidation", async |conn| pipe.query_async(conn).await).await;
+        let done: Option<()> =
+            self.redis.run_anyway("cache invalidation", async |conn| pipe.query_async(conn).await).await;
         if done.is_none() {
             tracing::warn!(%org, ?caches, "cache not invalidated; entries may be stale until they expire");
         }

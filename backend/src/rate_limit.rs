@@ -1,5 +1,6 @@
-//! Fixed-window counters in Redis. Redis holds only what may be lost: if it is unreachable the
-//! limiter lets requests through and logs a warning, so an outage degrades protection, not service.
+//! Fixed-window counters in Redis. Redis holds only what may be lost: if it is unreachable or slow
+//! the limiter lets requests through (`redis_guard` logs the outage once), so an outage degrades
+//! protection, not service.
 
 use crate::redis_guard::GuardedRedis;
 use sha2::{Digest, Sha256};

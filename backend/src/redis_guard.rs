@@ -80,8 +80,7 @@ impl Breaker {
 
 impl GuardedRedis {
     pub fn new(pool: deadpool_redis::Pool) -> Self {
-        let breaker =
-            Breaker { since: Instant::now(), open_until: AtomicU64::new(0), failing: AtomicBool::new(false) };
+        let breaker = Breaker { since: Instant::now(), open_until: AtomicU64::new(0), failing: AtomicBool::new(false) };
         Self { pool, breaker: Arc::new(breaker) }
     }
 

@@ -179,7 +179,10 @@ async fn dashboard_counters_count_the_organizations_orders(db: PgPool) {
     let cancelled = create(scheduled(noon(today))).await;
     shop.act_ok(&shop.dispatcher, &cancelled, "cancel", json!({ "reason": "customer called" })).await;
     sqlx::query("UPDATE orders SET sla_due_at = now() - interval '1 hour' WHERE id = ANY($1)")
-        .bind(vec![overdue["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap(), cancelled["id"].as_str().unwrap().parse().unwrap()])
+        .bind(vec![
+            overdue["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap(),
+            cancelled["id"].as_str().unwrap().parse().unwrap(),
+        ])
         .execute(&db)
         .await
         .unwrap();

@@ -33,8 +33,8 @@ pub async fn counters(state: &AppState, actor: &Actor) -> Result<DashboardCounte
             let settings = crate::orgs::repo::find(&state.db, org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("organization {org} is missing"))?;
-            let now = Utc::now();
-            let today = local_day(settings.time_zone.tz(), now.with_timezone(&settings.time_zone.tz()).date_naive());
+            let (now, tz) = (Utc::now(), settings.time_zone.tz());
+            let today = local_day(tz, now.with_timezone(&tz).date_naive());
             let rows = repo::counts_by_status(&state.db, org, today).await?;
             Ok(summarize(&rows, now))
         })
