@@ -51,6 +51,15 @@ pub struct AuthRateLimits {
     pub password_per_account_per_hour: u32,
 }
 
+/// Fixed-window limits for every route under `/api/v1`; see the README's settings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRateLimits {
+    /// Requests per signed-in user per minute (an API key will count as its own principal).
+    pub per_user_per_minute: u32,
+    /// Requests per client IP per minute, signed in or not.
+    pub per_ip_per_minute: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub environment: Environment,
@@ -117,6 +126,7 @@ pub struct Settings {
     /// Let webhooks reach loopback, private and link-local addresses (a local receiver in tests or
     /// development). Off, a webhook whose host resolves to one of them is refused.
     pub webhooks_allow_private_networks: bool,
+    pub api_rate_limits: ApiRateLimits,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -164,6 +174,7 @@ impl Default for Settings {
             telegram_global_per_second: 30,
             telegram_max_retry_after_secs: 30,
             webhooks_allow_private_networks: false,
+            api_rate_limits: ApiRateLimits { per_user_per_minute: 600, per_ip_per_minute: 1200 },
         }
     }
 }
@@ -233,6 +244,12 @@ impl Settings {
         if self.password_hash_concurrency == 0 || self.database_max_connections == 0 {
             return Err(ConfigError(
                 "FIELDFLOW_PASSWORD_HASH_CONCURRENCY and FIELDFLOW_DATABASE_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        if self.api_rate_limits.per_user_per_minute == 0 || self.api_rate_limits.per_ip_per_minute == 0 {
+            return Err(ConfigError(
+                "FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE and FIELDFLOW_API_RATE_LIMITS__PER_IP_PER_MINUTE must be at least 1"
+                    .into(),
             ));
         }
         if self.storage_backend == StorageBackend::S3 {
@@ -333,6 +350,12 @@ mod tests {
             Ok(())
         });
         Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE", "0");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
             jail.set_env("FIELDFLOW_JWT_SECRET", "short");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
@@ -417,11 +440,14 @@ mod tests {
             jail.set_env("DATABASE_URL", "postgres://from-database-url/db");
             jail.set_env("FIELDFLOW_LOG_FORMAT", "pretty");
             jail.set_env("FIELDFLOW_RATE_LIMITS__LOGIN_PER_IP_PER_MINUTE", "7");
+            jail.set_env("FIELDFLOW_API_RATE_LIMITS__PER_IP_PER_MINUTE", "90");
             let settings = Settings::load(None).unwrap();
             assert_eq!(settings.listen.port(), 9000);
             assert_eq!(settings.log_format, LogFormat::Pretty);
             assert_eq!(settings.database_url.expose_secret(), "postgres://from-database-url/db");
             assert_eq!(settings.rate_limits.login_per_ip_per_minute, 7);
+            assert_eq!(settings.api_rate_limits.per_ip_per_minute, 90);
+            assert_eq!(settings.api_rate_limits.per_user_per_minute, 600);
             jail.set_env("FIELDFLOW_DATABASE_URL", "postgres://preferred/db");
             let settings = Settings::load(None).unwrap();
             assert_eq!(settings.database_url.expose_secret(), "postgres://preferred/db");

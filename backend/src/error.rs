@@ -142,6 +142,16 @@ impl From<crate::users::UserError> for AppError {
     }
 }
 
+impl From<crate::dashboard::DashboardError> for AppError {
+    fn from(error: crate::dashboard::DashboardError) -> Self {
+        use crate::dashboard::DashboardError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}
+
 impl From<crate::orgs::OrgError> for AppError {
     fn from(error: crate::orgs::OrgError) -> Self {
         use crate::orgs::OrgError as E;

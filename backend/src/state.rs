@@ -1,10 +1,12 @@
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::rate_limit::RateLimiter;
 use crate::secrets::SecretBox;
 use crate::webhooks::client::WebhookClient;
+use crate::redis_guard::GuardedRedis;
 use metrics_exporter_prometheus::PrometheusHandle;
 use object_store::ObjectStore;
 use sqlx::PgPool;
@@ -20,6 +22,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub limiter: RateLimiter,
+    /// Hot reads (technicians, service types, organization settings, dashboard counters).
+    pub cache: Cache,
     pub metrics: Option<PrometheusHandle>,
     /// Uploaded files: a local directory or an S3 bucket, as configured.
     pub storage: Arc<dyn ObjectStore>,
@@ -41,22 +45,25 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Connects to PostgreSQL and prepares the Redis pool (connections open lazily, so a Redis
-    /// outage degrades rate limiting instead of stopping the API).
+    /// outage degrades rate limiting and caching instead of stopping the API).
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let db = crate::db::connect(&settings).await?;
         Self::with_pool(settings, db)
     }
 
     pub fn with_pool(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
-        let redis = crate::rate_limit::redis_pool(&settings)?;
         // The webhook client's TLS needs the process-wide provider.
         crate::install_crypto_provider();
+        let redis = crate::redis_guard::redis_pool(&settings)?;
+        // One circuit breaker for the limiter and the cache: both learn of an outage at once.
+        let guarded = GuardedRedis::new(redis.clone());
         let settings = Arc::new(settings);
         Ok(Self {
             tokens: Arc::new(TokenKeys::new(&settings)),
             passwords: PasswordHasher::new(settings.password_hash_concurrency)?,
             mailer: Mailer::from_settings(&settings)?,
-            limiter: RateLimiter::new(redis.clone(), &settings.redis_key_prefix),
+            limiter: RateLimiter::new(guarded.clone(), &settings.redis_key_prefix),
+            cache: Cache::new(guarded, &settings.redis_key_prefix),
             storage: crate::storage::open(&settings)?,
             telegram: crate::telegram::TelegramSender::new(&settings, redis.clone())?,
             secrets: SecretBox::new(&settings.secrets_key()?),

@@ -238,6 +238,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "DELETE /api/v1/webhooks/{id}",
         "GET /api/v1/customers",
         "GET /api/v1/customers/{id}",
+        "GET /api/v1/dashboard/counters",
         "GET /api/v1/events",
         "GET /api/v1/holidays",
         "GET /api/v1/me",

@@ -25,6 +25,8 @@ pub enum Permission {
     ManageSchedule,
     /// Outgoing webhook endpoints: where the organization's order events are sent, and their secrets.
     ManageWebhooks,
+    /// The organization-wide order counters.
+    ReadDashboard,
 }
 
 impl Role {
@@ -38,7 +40,7 @@ impl Role {
             }
             ReadUsers | ReadTechnicians => matches!(self, Role::Admin | Role::Dispatcher),
             // Technicians see a customer only through an order assigned to them.
-            ReadCustomers => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
+            ReadCustomers | ReadDashboard => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
             ManageCustomers | ManageOrders | ManageSchedule => matches!(self, Role::Admin | Role::Dispatcher),
         }
     }
@@ -61,6 +63,7 @@ mod tests {
             assert_eq!(role.permits(Permission::ManageCustomers), matches!(role, Role::Admin | Role::Dispatcher));
             assert_eq!(role.permits(Permission::ManageSchedule), matches!(role, Role::Admin | Role::Dispatcher));
             assert_eq!(role.permits(Permission::ManageWebhooks), role == Role::Admin);
+            assert_eq!(role.permits(Permission::ReadDashboard), role != Role::Technician);
         }
     }
 }

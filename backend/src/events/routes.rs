@@ -1,9 +1,9 @@
 use super::service::{self, StartAt};
 use crate::error::AppError;
-use crate::http::extract::Query;
+use crate::http::extract::{Query, bearer_token};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use domain::ErrorBody;
 use domain::api::events::{EventStreamQuery, OrderStreamEvent};
@@ -30,13 +30,7 @@ async fn event_stream(
     headers: HeaderMap,
     Query(query): Query<EventStreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, AppError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .or(query.access_token.as_deref());
+    let token = bearer_token(&headers).or(query.access_token.as_deref());
     let start = StartAt {
         last_event_id: headers.get("last-event-id").and_then(|value| value.to_str().ok()),
         after: query.after,

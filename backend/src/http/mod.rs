@@ -2,6 +2,7 @@
 //! document, and the built frontend; every error in the JSON shape of `crate::error`.
 
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 
@@ -40,6 +41,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "events", description = "Live order events (Server-Sent Events)"),
         (name = "notifications", description = "The caller's in-app notifications"),
         (name = "webhooks", description = "Outgoing webhooks: signed order events to the organization's endpoints (admin)"),
+        (name = "dashboard", description = "Organization-wide order counters (admin, dispatcher, manager)"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldErrors))
 )]
@@ -74,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::recurring::routes::router())
         .merge(crate::notifications::routes::router())
         .merge(crate::webhooks::routes::router())
+        .merge(crate::dashboard::routes::router())
 }
 
 /// The OpenAPI document of the whole API.
@@ -87,12 +90,15 @@ pub fn router(state: AppState) -> Router {
     let frontend = ServeDir::new(&state.settings.static_dir).fallback(ServeFile::new(frontend_index));
     let has_frontend = state.settings.static_dir.join("index.html").exists();
     let max_body = state.settings.max_json_body_bytes;
+    let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_api));
+    let public = crate::tracking::routes::router()
+        .merge(crate::scheduling::routes::public_router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_public));
 
     let mut router = Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
-        .merge(crate::tracking::routes::router())
-        .merge(crate::scheduling::routes::public_router())
+        .merge(public)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,5 +1,6 @@
 use super::repo;
 use crate::actor::{Actor, Forbidden};
+use crate::cache::{CacheKey, Cached};
 use crate::state::AppState;
 use crate::{audit, db};
 use domain::api::org::{OrgView, UpdateOrgRequest};
@@ -29,9 +30,16 @@ impl From<sqlx::Error> for OrgError {
     }
 }
 
+/// The caller's organization, from the cache. The reads of settings inside transactions
+/// (`scheduling::board::settings`, order creation) stay on PostgreSQL: they run while holding row
+/// locks, where a Redis round trip would only lengthen the lock, and must see their snapshot.
 pub async fn get(state: &AppState, actor: &Actor) -> Result<OrgView, OrgError> {
     actor.require(Permission::ReadOrganization)?;
-    repo::find(&state.db, actor.org_id()).await?.ok_or(OrgError::NotFound)
+    let key = CacheKey::new(Cached::OrgSettings, actor.org_id(), &serde_json::Value::Null);
+    state
+        .cache
+        .get_or_load(&key, || async { repo::find(&state.db, actor.org_id()).await?.ok_or(OrgError::NotFound) })
+        .await
 }
 
 pub async fn update(state: &AppState, actor: &Actor, request: &UpdateOrgRequest) -> Result<OrgView, OrgError> {
@@ -45,6 +53,8 @@ pub async fn update(state: &AppState, actor: &Actor, request: &UpdateOrgRequest)
     audit::record(&mut tx, actor, "org.updated", ("organization", actor.org_id().0), details).await?;
     let view = repo::find(&mut *tx, actor.org_id()).await?.ok_or(OrgError::NotFound)?;
     tx.commit().await?;
+    // Technicians and service types show the currency; the counters count days in the time zone.
+    state.cache.invalidate(actor.org_id(), &Cached::ALL).await;
     Ok(view)
 }
 

@@ -1,6 +1,7 @@
 use super::document;
 use super::repo::{self, ServiceTypeFilter, Upserted};
 use crate::actor::{Actor, Forbidden};
+use crate::cache::{CacheKey, Cached};
 use crate::state::AppState;
 use crate::{audit, db};
 use domain::api::service_types::{
@@ -47,8 +48,15 @@ pub async fn list(
         after: query.cursor.map(|c| c.0),
         limit: limit.probe(),
     };
-    let rows = repo::select(&state.db, actor.org_id(), &filter).await?;
-    Ok(Page::from_probe(rows, limit, |row| row.id.0))
+    let params = json!({ "include_archived": filter.include_archived, "after": filter.after, "limit": filter.limit });
+    let key = CacheKey::new(Cached::ServiceTypes, actor.org_id(), &params);
+    state
+        .cache
+        .get_or_load(&key, || async {
+            let rows = repo::select(&state.db, actor.org_id(), &filter).await?;
+            Ok(Page::from_probe(rows, limit, |row| row.id.0))
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, actor: &Actor, id: ServiceTypeId) -> Result<ServiceTypeView, ServiceTypeError> {
@@ -73,6 +81,7 @@ pub async fn create(
         .await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(ServiceTypeError::NotFound)?;
     tx.commit().await?;
+    state.cache.invalidate(actor.org_id(), &[Cached::ServiceTypes]).await;
     Ok(view)
 }
 
@@ -99,6 +108,7 @@ pub async fn update(
     }
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(ServiceTypeError::NotFound)?;
     tx.commit().await?;
+    state.cache.invalidate(actor.org_id(), &[Cached::ServiceTypes]).await;
     Ok(view)
 }
 
@@ -111,6 +121,7 @@ pub async fn archive(state: &AppState, actor: &Actor, id: ServiceTypeId) -> Resu
     }
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(ServiceTypeError::NotFound)?;
     tx.commit().await?;
+    state.cache.invalidate(actor.org_id(), &[Cached::ServiceTypes]).await;
     Ok(view)
 }
 
@@ -179,6 +190,9 @@ pub async fn import(state: &AppState, actor: &Actor, source: &[u8]) -> Result<Im
         audit::record(&mut tx, actor, "service_types.imported", ("organization", actor.org_id().0), details).await?;
     }
     tx.commit().await?;
+    if !changed.is_empty() {
+        state.cache.invalidate(actor.org_id(), &[Cached::ServiceTypes]).await;
+    }
     Ok(summary)
 }
 

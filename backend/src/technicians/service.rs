@@ -1,6 +1,7 @@
 use super::repo::{self, TechnicianFilter};
 use crate::actor::Actor;
 use crate::audit;
+use crate::cache::{CacheKey, Cached};
 use crate::state::AppState;
 use crate::users::{UserError, service::create_in};
 use domain::api::technicians::{
@@ -27,8 +28,16 @@ pub async fn list(
         after: query.cursor.map(|c| c.0),
         limit: limit.probe(),
     };
-    let rows = repo::select(&state.db, actor.org_id(), &filter).await?;
-    Ok(Page::from_probe(rows, limit, |t| t.user.id.0))
+    let params = json!({ "status": filter.status, "skill": filter.skill, "zone": filter.zone,
+                         "after": filter.after, "limit": filter.limit });
+    let key = CacheKey::new(Cached::Technicians, actor.org_id(), &params);
+    state
+        .cache
+        .get_or_load(&key, || async {
+            let rows = repo::select(&state.db, actor.org_id(), &filter).await?;
+            Ok(Page::from_probe(rows, limit, |t| t.user.id.0))
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, actor: &Actor, id: UserId) -> Result<TechnicianView, UserError> {
@@ -53,6 +62,7 @@ pub async fn create(
     repo::upsert_profile(&mut tx, actor.org_id(), id, &profile).await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
+    state.cache.invalidate(actor.org_id(), &[Cached::Technicians]).await;
     if let Some(mail) = invitation {
         state.mailer.send_in_background(mail);
     }
@@ -73,5 +83,6 @@ pub async fn update(
     audit::record(&mut tx, actor, "technician.updated", ("user", id.0), json!({})).await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
+    state.cache.invalidate(actor.org_id(), &[Cached::Technicians]).await;
     Ok(view)
 }

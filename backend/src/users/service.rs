@@ -2,6 +2,7 @@ use super::repo::{self, UserFilter};
 use crate::actor::{Actor, Forbidden, UserActor};
 use crate::auth::repo::{ResetPurpose, revoke_user_sessions};
 use crate::auth::service::password_link_mail;
+use crate::cache::Cached;
 use crate::mail::Mail;
 use crate::state::AppState;
 use crate::{audit, db, orgs, technicians};
@@ -45,6 +46,7 @@ pub async fn update_me(state: &AppState, actor: &UserActor, request: &UpdateMeRe
     repo::update(&mut tx, actor.org_id, actor.user_id, &changes, None).await?;
     let view = repo::find(&mut *tx, actor.org_id, actor.user_id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
+    technicians_changed(state, &view, None).await;
     Ok(view)
 }
 
@@ -84,6 +86,7 @@ pub async fn create(state: &AppState, actor: &Actor, request: &CreateUserRequest
     }
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
+    technicians_changed(state, &view, None).await;
     if let Some(mail) = invitation {
         state.mailer.send_in_background(mail);
     }
@@ -138,6 +141,7 @@ pub async fn update(
     audit::record(&mut tx, actor, "user.updated", ("user", id.0), json!({})).await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
+    technicians_changed(state, &view, Some(before.role)).await;
     Ok(view)
 }
 
@@ -162,7 +166,16 @@ pub async fn set_status(
     audit::record(&mut tx, actor, action, ("user", id.0), json!({ "sessions_ended": ended })).await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
+    technicians_changed(state, &view, None).await;
     Ok(view)
+}
+
+/// After a committed change of a user who is, or was until now, a technician: the technician
+/// list shows their account too.
+async fn technicians_changed(state: &AppState, user: &UserView, role_before: Option<Role>) {
+    if user.role == Role::Technician || role_before == Some(Role::Technician) {
+        state.cache.invalidate(user.org_id, &[Cached::Technicians]).await;
+    }
 }
 
 /// Refuses a change that would take away the organization's last active admin.

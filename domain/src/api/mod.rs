@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod customers;
+pub mod dashboard;
 pub mod events;
 pub mod notifications;
 pub mod order_list;

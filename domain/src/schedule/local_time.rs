@@ -1,6 +1,6 @@
 //! Wall-clock time to real time across daylight-saving changes.
 
-use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 const SECONDS_PER_DAY: i64 = 24 * 60 * 60;
@@ -9,6 +9,13 @@ const SECONDS_PER_DAY: i64 = 24 * 60 * 60;
 /// the end of the gap for a skipped (spring-forward) time.
 pub(super) fn earliest_instant(tz: Tz, wall: NaiveDateTime) -> DateTime<Utc> {
     tz.from_local_datetime(&wall).earliest().map_or_else(|| end_of_gap(tz, wall), |instant| instant.to_utc())
+}
+
+/// The local day `day` as real time: from its first midnight to the next day's, across DST changes
+/// (a midnight skipped by a spring-forward change starts the day at the end of the gap).
+pub fn local_day(tz: Tz, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |day: NaiveDate| earliest_instant(tz, day.and_time(NaiveTime::MIN));
+    (midnight(day), midnight(day + Duration::days(1)))
 }
 
 /// When the clock shows `wall` for the last time: the later instant of a repeated (fall-back) time,
@@ -103,6 +110,15 @@ mod tests {
         assert_eq!(latest_instant(BERLIN, wall(SPRING, 2, 0)), utc(SPRING, 1, 0));
         assert_eq!(earliest_instant(BERLIN, wall(SPRING, 3, 0)), utc(SPRING, 1, 0));
         assert_eq!(earliest_instant(BERLIN, wall(SPRING, 1, 59)), utc(SPRING, 0, 59));
+    }
+
+    #[test]
+    fn local_days_last_as_long_as_the_clock_says() {
+        let spring = NaiveDate::from_ymd_opt(SPRING.0, SPRING.1, SPRING.2).unwrap();
+        assert_eq!(local_day(BERLIN, spring), (utc((2026, 3, 28), 23, 0), utc(SPRING, 22, 0)));
+        let autumn = NaiveDate::from_ymd_opt(AUTUMN.0, AUTUMN.1, AUTUMN.2).unwrap();
+        let (start, end) = local_day(BERLIN, autumn);
+        assert_eq!(end - start, Duration::hours(25));
     }
 
     #[test]

@@ -11,4 +11,5 @@ mod working_time;
 
 pub use geo::haversine_km;
 pub use interval::{Interval, subtract};
+pub use local_time::local_day;
 pub use slots::{Slot, SlotQuery, TechnicianCalendar, find_slots};

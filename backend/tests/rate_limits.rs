@@ -1,0 +1,156 @@
+//! Limits on the whole API: per signed-in user and per client IP, 429 with `Retry-After` in the
+//! error shape, `RateLimit-*` headers, and a Redis outage that neither blocks nor slows requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use domain::Role;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use support::{TestApp, TestResponse};
+
+/// `GET path` from `ip` (the harness trusts `X-Forwarded-For`), with a token or without.
+async fn get_from(app: &TestApp, ip: &str, path: &str, token: Option<&str>) -> TestResponse {
+    let mut request = Request::get(path).header("x-forwarded-for", ip);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+fn header_number(response: &TestResponse, name: &str) -> u64 {
+    let value = response.headers.get(name).unwrap_or_else(|| panic!("no {name} header: {:?}", response.headers));
+    value.to_str().unwrap().parse().unwrap()
+}
+
+fn assert_limited(response: &TestResponse) {
+    assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", response.body);
+    assert_eq!(response.code(), "rate_limited");
+    assert!(response.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let retry_after = header_number(response, "retry-after");
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(header_number(response, "ratelimit-remaining"), 0);
+}
+
+async fn org_with_two_admins(app: &TestApp) -> (String, String) {
+    let org = app.with_org("Acme Repairs").await;
+    app.with_user(org, Role::Admin, "ann@acme.test").await;
+    app.with_user(org, Role::Admin, "bob@acme.test").await;
+    (app.token_for("ann@acme.test").await, app.token_for("bob@acme.test").await)
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_user_over_the_limit_gets_429_and_others_do_not(db: PgPool) {
+    let app = TestApp::with_settings(db, |s| s.api_rate_limits.per_user_per_minute = 5).await;
+    let (ann, bob) = org_with_two_admins(&app).await;
+
+    for expected_remaining in (0..5).rev() {
+        let response = app.get("/api/v1/me", Some(&ann)).await;
+        assert_eq!(response.status, StatusCode::OK, "{:?}", response.body);
+        assert_eq!(header_number(&response, "ratelimit-limit"), 5);
+        assert_eq!(header_number(&response, "ratelimit-remaining"), expected_remaining);
+        assert!((1..=60).contains(&header_number(&response, "ratelimit-reset")));
+    }
+    let refused = app.get("/api/v1/me", Some(&ann)).await;
+    assert_limited(&refused);
+    // Every route of the API counts, not only the one that was hammered.
+    assert_limited(&app.get("/api/v1/org", Some(&ann)).await);
+
+    let other = app.get("/api/v1/me", Some(&bob)).await;
+    assert_eq!(other.status, StatusCode::OK, "{:?}", other.body);
+    assert_eq!(other.body["email"], "bob@acme.test");
+
+    let metrics = app.state.metrics.as_ref().unwrap().render();
+    assert!(metrics.contains(r#"api_requests_limited_total{limit="api:user"}"#), "{metrics}");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn the_ip_limit_counts_every_user_and_anonymous_callers(db: PgPool) {
+    let app = TestApp::with_settings(db, |s| s.api_rate_limits.per_ip_per_minute = 6).await;
+    // The logins come from the harness's own address, not from the one under test.
+    let (ann, bob) = org_with_two_admins(&app).await;
+    let crowded = "203.0.113.7";
+
+    for token in [&ann, &bob, &ann, &bob, &ann] {
+        assert_eq!(get_from(&app, crowded, "/api/v1/me", Some(token)).await.status, StatusCode::OK);
+    }
+    // The sixth request, anonymous: the limit is checked before authentication.
+    assert_eq!(get_from(&app, crowded, "/api/v1/me", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_limited(&get_from(&app, crowded, "/api/v1/me", Some(&bob)).await);
+    assert_limited(&get_from(&app, crowded, "/api/v1/me", None).await);
+    let login = Request::post("/api/v1/auth/login")
+        .header("x-forwarded-for", crowded)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"email": "ann@acme.test", "password": "wrong"}"#))
+        .unwrap();
+    assert_limited(&app.send(login).await);
+    // The public tracking page shares the per-IP window; health checks are never limited.
+    assert_limited(&get_from(&app, crowded, "/t/no-such-token", None).await);
+    assert_eq!(get_from(&app, crowded, "/healthz", None).await.status, StatusCode::OK);
+
+    let elsewhere = "203.0.113.8";
+    assert_eq!(get_from(&app, elsewhere, "/api/v1/me", Some(&ann)).await.status, StatusCode::OK);
+    assert_eq!(get_from(&app, elsewhere, "/t/no-such-token", None).await.status, StatusCode::NOT_FOUND);
+
+    let metrics = app.state.metrics.as_ref().unwrap().render();
+    assert!(metrics.contains(r#"api_requests_limited_total{limit="api:ip"}"#), "{metrics}");
+}
+
+/// An invalid token does not make a principal: such requests count against their IP only.
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn forged_tokens_are_limited_by_ip_only(db: PgPool) {
+    let app = TestApp::with_settings(db, |s| {
+        s.api_rate_limits.per_user_per_minute = 2;
+        s.api_rate_limits.per_ip_per_minute = 4;
+    })
+    .await;
+    for _ in 0..4 {
+        let response = get_from(&app, "198.51.100.1", "/api/v1/me", Some("not.a.token")).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{:?}", response.body);
+        assert_eq!(header_number(&response, "ratelimit-limit"), 4);
+    }
+    assert_limited(&get_from(&app, "198.51.100.1", "/api/v1/me", Some("not.a.token")).await);
+}
+
+async fn twenty_requests(app: &TestApp, token: &str) -> Duration {
+    let started = Instant::now();
+    for _ in 0..20 {
+        let response = app.get("/api/v1/me", Some(token)).await;
+        assert_eq!(response.status, StatusCode::OK, "{:?}", response.body);
+        assert!(!response.headers.contains_key("ratelimit-limit"), "no counts without Redis");
+    }
+    started.elapsed()
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn without_redis_requests_pass_quickly(db: PgPool) {
+    let app = TestApp::with_settings(db, |s| {
+        s.redis_url = "redis://127.0.0.1:1".into();
+        s.api_rate_limits.per_user_per_minute = 1;
+        s.api_rate_limits.per_ip_per_minute = 1;
+    })
+    .await;
+    let (ann, _) = org_with_two_admins(&app).await;
+    let took = twenty_requests(&app, &ann).await;
+    assert!(took < Duration::from_secs(2), "20 requests took {took:?}");
+}
+
+/// A Redis that accepts connections and never answers costs a call timeout, then the circuit
+/// breaker skips it for a second: 20 requests do not wait 20 timeouts.
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_silent_redis_is_skipped_after_one_timeout(db: PgPool) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = TestApp::with_settings(db, |s| s.redis_url = format!("redis://{address}").into()).await;
+    let (ann, _) = org_with_two_admins(&app).await;
+    let took = twenty_requests(&app, &ann).await;
+    assert!(took < Duration::from_secs(2), "20 requests took {took:?}");
+}
