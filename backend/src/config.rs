@@ -127,6 +127,10 @@ pub struct Settings {
     /// development). Off, a webhook whose host resolves to one of them is refused.
     pub webhooks_allow_private_networks: bool,
     pub api_rate_limits: ApiRateLimits,
+    /// Seconds a job may take before its work is handed over again: an outbox row relayed this long
+    /// ago and not announced, a delivery claimed this long ago, or one overdue by this much (Redis
+    /// lost its job, or its worker died).
+    pub job_lease_secs: u64,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -175,6 +179,7 @@ impl Default for Settings {
             telegram_max_retry_after_secs: 30,
             webhooks_allow_private_networks: false,
             api_rate_limits: ApiRateLimits { per_user_per_minute: 600, per_ip_per_minute: 1200 },
+            job_lease_secs: 60,
         }
     }
 }
@@ -185,6 +190,10 @@ impl Default for Settings {
 pub struct ConfigError(String);
 
 impl Settings {
+    pub fn job_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.job_lease_secs)
+    }
+
     /// Loads settings from defaults, `file` (if given, or `fieldflow.toml` if present) and the
     /// environment. `DATABASE_URL` is honoured when `FIELDFLOW_DATABASE_URL` is not set.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -240,6 +249,9 @@ impl Settings {
         let smtp = self.smtp_url.expose_secret();
         if !(smtp.is_empty() || smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
             return Err(ConfigError("FIELDFLOW_SMTP_URL must be empty, smtp://… or smtps://…".into()));
+        }
+        if self.job_lease_secs == 0 {
+            return Err(ConfigError("FIELDFLOW_JOB_LEASE_SECS must be at least 1".into()));
         }
         if self.password_hash_concurrency == 0 || self.database_max_connections == 0 {
             return Err(ConfigError(

@@ -122,7 +122,9 @@ impl From<crate::notifications::NotificationError> for AppError {
     fn from(error: crate::notifications::NotificationError) -> Self {
         use crate::notifications::NotificationError as E;
         match error {
-            E::NotFound => Self::not_found("notification"),
+            E::NotFound(what) => Self::not_found(what),
+            E::Forbidden(_) => Self::forbidden(),
+            E::Invalid(errors) => Self::validation(errors),
             E::Internal(_) => Self::internal(error),
         }
     }

@@ -3,7 +3,8 @@
 
 use crate::config::Settings;
 use anyhow::Context;
-use lettre::message::Mailbox;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -19,12 +20,25 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// One plain-text message.
-#[derive(Debug, Clone)]
+/// One message: plain text, and an HTML alternative when given.
+#[derive(Debug, Clone, Default)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
+    /// Makes the message unsubscribable in one click (RFC 8058): the URL takes a POST.
+    pub unsubscribe_url: Option<String>,
+}
+
+/// Why a message was not sent. A permanent failure (the address does not exist, the server refused
+/// it for good) will fail again; anything else may pass later.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("{0}")]
+    Permanent(String),
+    #[error("{0}")]
+    Transient(String),
 }
 
 impl Mailer {
@@ -43,18 +57,30 @@ impl Mailer {
         Ok(Self { from, transport })
     }
 
-    pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+    pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
         let Some(transport) = &self.transport else {
             tracing::info!(to = %mail.to, subject = %mail.subject, body = %mail.body, "email (no FIELDFLOW_SMTP_URL; logged instead of sent)");
             return Ok(());
         };
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(mail.to.parse().context("recipient address")?)
-            .subject(mail.subject)
-            .body(mail.body)
-            .context("building the email")?;
-        transport.send(message).await.context("sending the email over SMTP")?;
+        let to = mail.to.parse().map_err(|e| MailError::Permanent(format!("recipient address: {e}")))?;
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(mail.subject);
+        if let Some(url) = &mail.unsubscribe_url {
+            builder = builder
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = match mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.body, html)),
+            None => builder.body(mail.body),
+        }
+        .map_err(|e| MailError::Permanent(format!("building the email: {e}")))?;
+        transport.send(message).await.map_err(|e| {
+            let message = format!("SMTP: {e}");
+            if e.is_permanent() { MailError::Permanent(message) } else { MailError::Transient(message) }
+        })?;
         Ok(())
     }
 

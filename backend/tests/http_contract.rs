@@ -233,6 +233,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
     listed.sort();
     let expected = [
         "DELETE /api/v1/holidays/{id}",
+        "DELETE /api/v1/notification-templates/{kind}/{locale}",
         "DELETE /api/v1/technicians/{id}/calendar-feed",
         "DELETE /api/v1/time-off/{id}",
         "DELETE /api/v1/webhooks/{id}",
@@ -242,8 +243,11 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "GET /api/v1/events",
         "GET /api/v1/holidays",
         "GET /api/v1/me",
+        "GET /api/v1/me/notification-preferences",
         "GET /api/v1/me/offers",
         "GET /api/v1/me/schedule",
+        "GET /api/v1/notification-deliveries",
+        "GET /api/v1/notification-templates",
         "GET /api/v1/notifications",
         "GET /api/v1/notifications/unread-count",
         "GET /api/v1/orders",
@@ -277,6 +281,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "PATCH /api/v1/customers/{id}/sites/{site_id}",
         "PATCH /api/v1/holidays/{id}",
         "PATCH /api/v1/me",
+        "PATCH /api/v1/me/notification-preferences",
         "PATCH /api/v1/orders/{id}",
         "PATCH /api/v1/orders/{id}/checklist/{item_id}",
         "PATCH /api/v1/org",
@@ -298,6 +303,8 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "POST /api/v1/customers/{id}/sites/{site_id}/archive",
         "POST /api/v1/holidays",
         "POST /api/v1/me/password",
+        "POST /api/v1/notification-deliveries/{id}/redrive",
+        "POST /api/v1/notification-templates/preview",
         "POST /api/v1/notifications/read-all",
         "POST /api/v1/notifications/{id}/read",
         "POST /api/v1/offers/{id}/accept",
@@ -321,6 +328,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "POST /api/v1/webhooks",
         "POST /api/v1/webhooks/{id}/ping",
         "POST /api/v1/webhooks/{id}/rotate-secret",
+        "PUT /api/v1/notification-templates/{kind}/{locale}",
         "PUT /api/v1/orders/{id}/booking",
     ];
     assert_eq!(listed, expected);

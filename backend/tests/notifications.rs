@@ -6,6 +6,7 @@ mod support;
 
 use axum::http::StatusCode;
 use domain::Role;
+use fieldflow::notifications::queues::{Announce, Queues};
 use fieldflow::notifications::{relay, service};
 use fieldflow::state::AppState;
 use serde_json::{Value, json};
@@ -123,7 +124,7 @@ async fn events_wait_in_the_outbox_while_the_queue_is_unreachable(db: PgPool) {
     assert_eq!(left, 0);
     let metrics = shop.app.get("/metrics", None).await;
     let text = metrics.body.as_str().unwrap();
-    assert!(text.contains("outbox_events_waiting 0"), "{text}");
+    assert!(text.contains("job_backlog{queue=\"announce\"} 0"), "{text}");
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
@@ -132,21 +133,30 @@ async fn announcing_an_event_again_tells_nobody_twice(db: PgPool) {
     assign_and_accept(&shop).await;
     let accept: i64 =
         sqlx::query_scalar("SELECT id FROM order_events WHERE kind = 'accept'").fetch_one(&db).await.unwrap();
-    assert_eq!(service::announce(&shop.app.state, accept).await.unwrap(), 2, "the dispatcher and the admin");
-    assert_eq!(service::announce(&shop.app.state, accept).await.unwrap(), 0);
+    // The dispatcher asks for email too, so the event owes one delivery besides the inboxes.
+    let email = json!({ "preferences": [{ "kind": "accept", "channel": "email", "enabled": true }] });
+    shop.app.patch("/api/v1/me/notification-preferences", Some(&shop.dispatcher), email).await;
+    let mut queue = Queues::connect(&shop.app.state).await.unwrap().deliver;
+    assert_eq!(service::announce(&shop.app.state, &mut queue, accept).await.unwrap(), 1);
+    assert_eq!(service::announce(&shop.app.state, &mut queue, accept).await.unwrap(), 0);
     assert_eq!(inbox(&shop.app, &shop.dispatcher).await.len(), 1);
-    assert_eq!(service::announce(&shop.app.state, i64::MAX).await.unwrap(), 0, "an unknown event tells nobody");
+    assert_eq!(inbox(&shop.app, &shop.admin).await.len(), 1);
+    assert_eq!(
+        service::announce(&shop.app.state, &mut queue, i64::MAX).await.unwrap(),
+        0,
+        "an unknown event tells nobody"
+    );
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn a_full_queue_leaves_events_in_the_outbox(db: PgPool) {
     use apalis::prelude::TaskSink;
     let shop = Shop::open(db.clone(), false).await;
-    let mut queue = relay::announce_queue(&shop.app.state).await.unwrap();
+    let mut queues = Queues::connect(&shop.app.state).await.unwrap();
     // No worker runs: jobs pile up in the queue as they would with every worker down.
-    queue.push_bulk((0..2_000).map(|_| relay::Announce { event_id: 0 }).collect()).await.unwrap();
+    queues.announce.push_bulk((0..2_000).map(|_| Announce { event_id: 0 }).collect()).await.unwrap();
     assign_and_accept(&shop).await;
-    assert_eq!(relay::relay_batch(&shop.app.state, &mut queue).await.unwrap(), 0);
+    assert_eq!(relay::relay_batch(&shop.app.state, &mut queues).await.unwrap().events, 0);
     let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&db).await.unwrap();
     assert_eq!(waiting, 3, "the events wait in PostgreSQL, not in an overflowing queue");
 }

@@ -22,7 +22,7 @@ fn settings(fake: &FakeTelegram) -> Settings {
 
 /// A sender as one process would have it, with its own Redis pool.
 fn sender(settings: &Settings) -> TelegramSender {
-    TelegramSender::new(settings, fieldflow::rate_limit::redis_pool(settings).unwrap()).unwrap()
+    TelegramSender::new(settings, fieldflow::redis_guard::redis_pool(settings).unwrap()).unwrap()
 }
 
 fn note(chat_id: i64, text: &str) -> TelegramMessage {

@@ -227,7 +227,7 @@ pub async fn password_link_mail(
             ),
         ),
     };
-    Ok(Mail { to: email.to_string(), subject: subject.into(), body })
+    Ok(Mail { to: email.to_string(), subject: subject.into(), body, ..Mail::default() })
 }
 
 /// Sets a new password from a reset or invitation link and ends every session of the account.

@@ -44,12 +44,18 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("db_pool_connections", "state" => "in_use").set(size.saturating_sub(idle) as f64);
     metrics::gauge!("db_pool_max_connections").set(f64::from(state.settings.database_max_connections));
-    match crate::notifications::service::outbox_backlog(&state).await {
-        Ok((waiting, oldest_seconds)) => {
-            metrics::gauge!("outbox_events_waiting").set(waiting as f64);
-            metrics::gauge!("outbox_oldest_event_age_seconds").set(oldest_seconds);
+    // Each queue's work as PostgreSQL owes it: what is not done yet and how long the oldest has
+    // waited (Redis itself reports `job_queue_waiting`, and workers count `jobs_total`).
+    use crate::notifications::service::{delivery_backlog, outbox_backlog};
+    let backlogs = [("announce", outbox_backlog(&state).await), ("deliver", delivery_backlog(&state).await)];
+    for (queue, backlog) in backlogs {
+        match backlog {
+            Ok((waiting, oldest_seconds)) => {
+                metrics::gauge!("job_backlog", "queue" => queue).set(waiting as f64);
+                metrics::gauge!("job_oldest_age_seconds", "queue" => queue).set(oldest_seconds);
+            }
+            Err(error) => tracing::warn!(%error, queue, "reading a job backlog for /metrics failed"),
         }
-        Err(error) => tracing::warn!(%error, "reading the outbox backlog for /metrics failed"),
     }
     let body = state.metrics.as_ref().map(|handle| handle.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)

@@ -1,25 +1,32 @@
-//! SQL of the outbox and of the in-app inbox.
+//! SQL of the outbox, the in-app inbox, recipients and their preferences, and message templates.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use domain::api::notifications::NotificationView;
+use domain::notifications::Channel;
 use domain::{NotificationId, OrderId, OrgId, UserId};
 use sqlx::{PgConnection, PgExecutor};
+use std::time::Duration;
 use uuid::Uuid;
 
-/// Takes up to `limit` of the oldest outbox rows and answers their event ids. The rows are deleted in
-/// the caller's transaction, which commits only once the events are in the queue; rows another relay
-/// holds are skipped, not waited for.
-pub async fn take_outbox(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<i64>> {
+/// Takes up to `limit` outbox rows not yet relayed, or relayed more than `grace` ago without their
+/// announce job finishing (Redis lost the job, or its worker died), and marks them relayed now. The
+/// caller's transaction commits only once the events are in the queue; rows another relay holds are
+/// skipped, not waited for. A row leaves the outbox when its announce job is done.
+pub async fn take_outbox(conn: &mut PgConnection, grace: Duration, limit: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar!(
-        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        "UPDATE outbox SET relayed_at = now()
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE relayed_at IS NULL OR relayed_at < now() - make_interval(secs => $1)
+                      ORDER BY relayed_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING event_id",
+        grace.as_secs_f64(),
         limit,
     )
     .fetch_all(conn)
     .await
 }
 
-/// How many events wait in the outbox, and the age in seconds of the oldest.
+/// How many events are not yet announced, and the age in seconds of the oldest.
 pub async fn outbox_backlog(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, f64)> {
     let row = sqlx::query!(
         r#"SELECT count(*) AS "waiting!", COALESCE(EXTRACT(epoch FROM now() - min(created_at))::float8, 0) AS "oldest!"
@@ -61,27 +68,301 @@ pub async fn event(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Anno
 #[derive(Debug)]
 pub struct RecipientQuery<'a> {
     pub org: OrgId,
+    pub kind: &'a str,
     pub actor: Option<UserId>,
     pub office: bool,
     pub technician: Option<UserId>,
     pub offered: &'a [Uuid],
 }
 
-pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> sqlx::Result<Vec<UserId>> {
-    sqlx::query_scalar!(
-        r#"SELECT id AS "id: UserId" FROM users
-           WHERE org_id = $1 AND status = 'active' AND id IS DISTINCT FROM $2
-             AND (($3 AND role IN ('admin', 'dispatcher'))
-                  OR (role = 'technician' AND (id = $4 OR id = ANY($5))))
-           ORDER BY id"#,
+/// A person to tell, with where and when they want to hear about this kind of event.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub id: UserId,
+    pub locale: String,
+    pub time_zone: String,
+    pub telegram_user_id: Option<i64>,
+    pub quiet_hours_start: Option<NaiveTime>,
+    pub quiet_hours_end: Option<NaiveTime>,
+    pub in_app: bool,
+    pub telegram: bool,
+    pub email: bool,
+}
+
+pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> sqlx::Result<Vec<Recipient>> {
+    sqlx::query_as!(
+        Recipient,
+        r#"SELECT u.id AS "id: UserId", u.locale, u.time_zone, u.telegram_user_id, u.quiet_hours_start,
+                  u.quiet_hours_end,
+                  COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'in_app'), $7) AS "in_app!",
+                  COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'telegram'), $8) AS "telegram!",
+                  COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'email'), $9) AS "email!"
+           FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.kind = $6
+           WHERE u.org_id = $1 AND u.status = 'active' AND u.id IS DISTINCT FROM $2
+             AND (($3 AND u.role IN ('admin', 'dispatcher'))
+                  OR (u.role = 'technician' AND (u.id = $4 OR u.id = ANY($5))))
+           GROUP BY u.id
+           ORDER BY u.id"#,
         query.org.0,
         query.actor.map(|id| id.0),
         query.office,
         query.technician.map(|id| id.0),
         query.offered,
+        query.kind,
+        Channel::InApp.on_by_default(),
+        Channel::Telegram.on_by_default(),
+        Channel::Email.on_by_default(),
     )
     .fetch_all(db)
     .await
+}
+
+/// The address of the event's customer and the organization's language, unless the customer has no
+/// email or unsubscribed from this kind.
+pub async fn customer_address(db: impl PgExecutor<'_>, event_id: i64) -> sqlx::Result<Option<(String, String)>> {
+    let row = sqlx::query!(
+        r#"SELECT c.email AS "email!", org.locale
+           FROM order_events e
+           JOIN orders o ON o.org_id = e.org_id AND o.id = e.order_id
+           JOIN customers c ON c.org_id = o.org_id AND c.id = o.customer_id
+           JOIN organizations org ON org.id = e.org_id
+           WHERE e.id = $1 AND c.email IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM email_unsubscribes x WHERE x.org_id = e.org_id AND x.email = c.email
+                                                                AND x.kind = e.kind)"#,
+        event_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| (row.email, row.locale)))
+}
+
+/// Where a user is reached at send time, and whether they still want this kind on this channel.
+#[derive(Debug, Clone)]
+pub struct UserAddress {
+    pub email: String,
+    pub time_zone: String,
+    pub telegram_user_id: Option<i64>,
+    pub active: bool,
+    pub wants: bool,
+}
+
+pub async fn user_address(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    kind: &str,
+    channel: Channel,
+) -> sqlx::Result<Option<UserAddress>> {
+    sqlx::query_as!(
+        UserAddress,
+        r#"SELECT u.email, u.time_zone, u.telegram_user_id, u.status = 'active' AS "active!",
+                  COALESCE((SELECT enabled FROM notification_preferences p
+                            WHERE p.user_id = u.id AND p.kind = $2 AND p.channel = $3), $4) AS "wants!"
+           FROM users u WHERE u.id = $1"#,
+        user.0,
+        kind,
+        channel.as_str(),
+        channel.on_by_default(),
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether a customer's address unsubscribed from this kind.
+pub async fn customer_unsubscribed(db: impl PgExecutor<'_>, org: OrgId, email: &str, kind: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM email_unsubscribes WHERE org_id = $1 AND email = $2 AND kind = $3) AS "x!""#,
+        org.0,
+        email,
+        kind,
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Turns one kind off for one address: a user's email preference, or a customer's unsubscribe.
+pub async fn unsubscribe(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    user: Option<UserId>,
+    email: Option<&str>,
+    kind: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "WITH staff AS (
+             INSERT INTO notification_preferences (user_id, org_id, kind, channel, enabled)
+             SELECT $2, $1, $4, 'email', false WHERE $2::uuid IS NOT NULL
+             ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = false
+         )
+         INSERT INTO email_unsubscribes (org_id, email, kind)
+         SELECT $1, $3, $4 WHERE $3::text IS NOT NULL
+         ON CONFLICT DO NOTHING",
+        org.0,
+        user.map(|u| u.0),
+        email,
+        kind,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The facts a message about an event states, before they are worded.
+#[derive(Debug, Clone)]
+pub struct EventFacts {
+    pub org: String,
+    pub org_time_zone: String,
+    pub order_id: OrderId,
+    pub order_number: String,
+    pub order_title: String,
+    pub status: String,
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub scheduled_end: Option<DateTime<Utc>>,
+    pub tracking_token: String,
+    pub technician: Option<String>,
+    pub actor: Option<String>,
+    pub customer: String,
+    pub reason: Option<String>,
+}
+
+pub async fn event_facts(db: impl PgExecutor<'_>, event_id: i64) -> sqlx::Result<Option<EventFacts>> {
+    sqlx::query_as!(
+        EventFacts,
+        r#"SELECT org.name AS org, org.time_zone AS org_time_zone, o.id AS "order_id: OrderId", o.number AS order_number, o.title AS order_title,
+                  o.status::text AS "status!", o.scheduled_start, o.scheduled_end, o.tracking_token,
+                  t.full_name AS "technician?", a.full_name AS "actor?", c.name AS customer,
+                  e.payload->>'reason' AS reason
+           FROM order_events e
+           JOIN organizations org ON org.id = e.org_id
+           JOIN orders o ON o.org_id = e.org_id AND o.id = e.order_id
+           JOIN customers c ON c.org_id = o.org_id AND c.id = o.customer_id
+           LEFT JOIN users t ON t.id = e.technician_id
+           LEFT JOIN users a ON a.id = e.actor_user_id
+           WHERE e.id = $1"#,
+        event_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// An organization's own templates of one kind, in every language it wrote.
+pub async fn custom_templates(db: impl PgExecutor<'_>, org: OrgId, kind: &str) -> sqlx::Result<Vec<CustomTemplate>> {
+    sqlx::query_as!(
+        CustomTemplate,
+        "SELECT kind, locale, subject, body FROM notification_templates WHERE org_id = $1 AND kind = $2",
+        org.0,
+        kind
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Every template the organization wrote.
+pub async fn all_custom_templates(db: impl PgExecutor<'_>, org: OrgId) -> sqlx::Result<Vec<CustomTemplate>> {
+    sqlx::query_as!(
+        CustomTemplate,
+        "SELECT kind, locale, subject, body FROM notification_templates WHERE org_id = $1 ORDER BY kind, locale",
+        org.0
+    )
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomTemplate {
+    pub kind: String,
+    pub locale: String,
+    pub subject: String,
+    pub body: String,
+}
+
+pub async fn put_template(db: impl PgExecutor<'_>, org: OrgId, template: &CustomTemplate) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO notification_templates (org_id, kind, locale, subject, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (org_id, kind, locale) DO UPDATE SET subject = $4, body = $5, updated_at = now()",
+        org.0,
+        template.kind,
+        template.locale,
+        template.subject,
+        template.body,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_template(db: impl PgExecutor<'_>, org: OrgId, kind: &str, locale: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM notification_templates WHERE org_id = $1 AND kind = $2 AND locale = $3",
+        org.0,
+        kind,
+        locale
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A person's stored choices (kinds and channels without a row follow the defaults).
+pub async fn preferences(db: impl PgExecutor<'_>, user: UserId) -> sqlx::Result<Vec<(String, String, bool)>> {
+    let rows = sqlx::query!("SELECT kind, channel, enabled FROM notification_preferences WHERE user_id = $1", user.0)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.kind, row.channel, row.enabled)).collect())
+}
+
+pub async fn quiet_hours(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+) -> sqlx::Result<(Option<NaiveTime>, Option<NaiveTime>)> {
+    let row = sqlx::query!("SELECT quiet_hours_start, quiet_hours_end FROM users WHERE id = $1", user.0)
+        .fetch_one(db)
+        .await?;
+    Ok((row.quiet_hours_start, row.quiet_hours_end))
+}
+
+pub async fn set_quiet_hours(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    hours: Option<(NaiveTime, NaiveTime)>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET quiet_hours_start = $2, quiet_hours_end = $3, updated_at = now() WHERE id = $1",
+        user.0,
+        hours.map(|h| h.0),
+        hours.map(|h| h.1),
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_preferences(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    user: UserId,
+    kinds: &[&str],
+    channels: &[&str],
+    enabled: &[bool],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO notification_preferences (user_id, org_id, kind, channel, enabled)
+         SELECT $1, $2, p.kind, p.channel, p.enabled FROM UNNEST($3::text[], $4::text[], $5::bool[]) AS p(kind, channel, enabled)
+         ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = EXCLUDED.enabled",
+        user.0,
+        org.0,
+        kinds as &[&str],
+        channels as &[&str],
+        enabled,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The announce job of this event is done: its outbox row goes.
+pub async fn finish_outbox(db: impl PgExecutor<'_>, event_id: i64) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM outbox WHERE event_id = $1", event_id).execute(db).await?;
+    Ok(())
 }
 
 /// Puts the event in each recipient's inbox once, however often the job runs.

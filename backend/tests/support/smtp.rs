@@ -8,18 +8,22 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReceivedMail {
     pub from: String,
     pub to: Vec<String>,
     /// The DATA section: headers and body, quoted-printable decoded.
     pub data: String,
+    /// The DATA section as sent, for a MIME parser.
+    pub raw: String,
 }
 
 #[derive(Clone)]
 pub struct SmtpSink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<ReceivedMail>>>,
+    /// Recipients refused, with the reply: `550` for good (no such mailbox), `451` for now.
+    refused: Arc<Mutex<Vec<(String, &'static str)>>>,
 }
 
 impl SmtpSink {
@@ -27,13 +31,28 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let sink = received.clone();
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let (sink, refusing) = (received.clone(), refused.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, sink.clone()));
+                tokio::spawn(session(stream, sink.clone(), refusing.clone()));
             }
         });
-        Self { addr, received }
+        Self { addr, received, refused }
+    }
+
+    /// From now on, refuses this recipient with a permanent error.
+    pub fn refuse(&self, address: &str) {
+        self.refused.lock().unwrap().push((address.to_owned(), "550 no such mailbox\r\n"));
+    }
+
+    /// From now on, refuses this recipient with a temporary error.
+    pub fn defer(&self, address: &str) {
+        self.refused.lock().unwrap().push((address.to_owned(), "451 try again later\r\n"));
+    }
+
+    pub fn accept_everyone(&self) {
+        self.refused.lock().unwrap().clear();
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -53,25 +72,31 @@ impl SmtpSink {
     }
 }
 
-async fn session(stream: tokio::net::TcpStream, sink: Arc<Mutex<Vec<ReceivedMail>>>) {
+type Refusals = Arc<Mutex<Vec<(String, &'static str)>>>;
+
+async fn session(stream: tokio::net::TcpStream, sink: Arc<Mutex<Vec<ReceivedMail>>>, refused: Refusals) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
-    let mut mail = ReceivedMail { from: String::new(), to: Vec::new(), data: String::new() };
+    let mut mail = ReceivedMail::default();
     if writer.write_all(b"220 sink ESMTP\r\n").await.is_err() {
         return;
     }
     while let Ok(Some(line)) = lines.next_line().await {
         let verb = line.split([' ', ':']).next().unwrap_or("").to_ascii_uppercase();
+        let refusal = refused.lock().unwrap().iter().find(|(to, _)| *to == address(&line)).map(|(_, reply)| *reply);
         let reply: &[u8] = match verb.as_str() {
             "EHLO" | "HELO" => b"250 sink\r\n",
             "MAIL" => {
                 mail.from = address(&line);
                 b"250 OK\r\n"
             }
-            "RCPT" => {
-                mail.to.push(address(&line));
-                b"250 OK\r\n"
-            }
+            "RCPT" => match refusal {
+                Some(reply) => reply.as_bytes(),
+                None => {
+                    mail.to.push(address(&line));
+                    b"250 OK\r\n"
+                }
+            },
             "DATA" => {
                 if writer.write_all(b"354 go ahead\r\n").await.is_err() {
                     return;
@@ -85,10 +110,8 @@ async fn session(stream: tokio::net::TcpStream, sink: Arc<Mutex<Vec<ReceivedMail
                     data.push('\n');
                 }
                 mail.data = decode_quoted_printable(&data);
-                sink.lock().unwrap().push(std::mem::replace(
-                    &mut mail,
-                    ReceivedMail { from: String::new(), to: Vec::new(), data: String::new() },
-                ));
+                mail.raw = data;
+                sink.lock().unwrap().push(std::mem::take(&mut mail));
                 b"250 queued\r\n"
             }
             "QUIT" => {

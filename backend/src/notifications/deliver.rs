@@ -1,0 +1,270 @@
+//! One attempt at one delivery: claim it, word the message for its reader, send it on its channel,
+//! and record the outcome: sent, skipped, retried later with backoff, or dead after the last try.
+
+use super::deliveries::{self, Claimed, Due, Unclaimed};
+use super::queues::{self, DeliverQueue};
+use super::templates::{self, MessageFacts, Rendered, Template};
+use super::{repo, unsubscribe};
+use crate::mail::{Mail, MailError};
+use crate::state::AppState;
+use crate::telegram::{InlineButton, TelegramError, TelegramMessage};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use domain::api::notifications::DeliveryStatus;
+use domain::notifications::{Channel, MAX_DELIVERY_ATTEMPTS, retry_delay};
+use domain::{Locale, OrgId};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How an attempt ended, short of an error of our own (the database or Redis failing), which
+/// fails the job so the queue runs it again.
+#[derive(Debug)]
+enum Outcome {
+    Sent,
+    /// The reader turned this off, or can no longer be reached on this channel; not a failure.
+    Skipped(&'static str),
+    /// Will fail again: the address is refused for good.
+    Permanent(String),
+    /// May pass later; `after` is the wait the other side asked for, if any.
+    Retry {
+        after: Option<Duration>,
+        error: String,
+    },
+}
+
+pub async fn attempt(state: &AppState, queue: &mut DeliverQueue, id: Uuid) -> anyhow::Result<()> {
+    let claimed = match deliveries::claim(&state.db, id, state.settings.job_lease()).await? {
+        Ok(claimed) => claimed,
+        Err(Unclaimed::NotYet(at)) => return queues::push_deliveries(queue, &[Due { id, at }]).await,
+        Err(Unclaimed::Finished | Unclaimed::Held) => return Ok(()),
+    };
+    let outcome = if claimed.attempts > MAX_DELIVERY_ATTEMPTS {
+        // Only attempts that never reported back get here: their worker died on this message.
+        Outcome::Permanent(format!("gave up after {} attempts that did not finish", claimed.attempts - 1))
+    } else {
+        send(state, &claimed).await?
+    };
+    metrics::counter!("deliveries_total", "channel" => channel_label(&claimed.channel), "outcome" => outcome_label(&outcome))
+        .increment(1);
+    match outcome {
+        Outcome::Sent => deliveries::finish(&state.db, id, DeliveryStatus::Sent, None).await?,
+        Outcome::Skipped(why) => deliveries::finish(&state.db, id, DeliveryStatus::Skipped, Some(why)).await?,
+        Outcome::Permanent(error) => deliveries::finish(&state.db, id, DeliveryStatus::Dead, Some(&error)).await?,
+        Outcome::Retry { error, .. } if claimed.attempts >= MAX_DELIVERY_ATTEMPTS => {
+            let error = format!("{error} (attempt {} of {MAX_DELIVERY_ATTEMPTS}; no more)", claimed.attempts);
+            deliveries::finish(&state.db, id, DeliveryStatus::Dead, Some(&error)).await?;
+        }
+        Outcome::Retry { after, error } => {
+            let failed = u32::try_from(claimed.attempts).unwrap_or(1);
+            let wait = after.unwrap_or_else(|| retry_delay(failed, rand::random::<f64>()));
+            let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+            deliveries::retry_at(&state.db, id, &error, at).await?;
+            queues::push_deliveries(queue, &[Due { id, at }]).await?;
+        }
+    }
+    Ok(())
+}
+
+fn channel_label(channel: &str) -> &'static str {
+    Channel::parse(channel).map_or("unknown", Channel::as_str)
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Sent => "sent",
+        Outcome::Skipped(_) => "skipped",
+        Outcome::Permanent(_) => "dead",
+        Outcome::Retry { .. } => "retry",
+    }
+}
+
+async fn send(state: &AppState, delivery: &Claimed) -> anyhow::Result<Outcome> {
+    let Some(event_id) = delivery.event_id else { return Ok(Outcome::Permanent("the delivery names no event".into())) };
+    match (Channel::parse(&delivery.channel), delivery.webhook_id) {
+        (Some(Channel::Webhook), Some(endpoint)) => {
+            Ok(match crate::webhooks::deliver_event(state, endpoint, event_id, delivery.id).await {
+                Ok(()) => Outcome::Sent,
+                Err(error) if error.is_retryable() => Outcome::Retry { after: None, error: error.message().to_owned() },
+                Err(error) => Outcome::Permanent(error.message().to_owned()),
+            })
+        }
+        (Some(channel @ (Channel::Telegram | Channel::Email)), _) => {
+            to_person(state, delivery, event_id, channel).await
+        }
+        _ => Ok(Outcome::Permanent(format!("cannot deliver on channel {:?}", delivery.channel))),
+    }
+}
+
+/// Where a person is reached, once it is certain they still want this message.
+enum Address {
+    Chat(i64),
+    Mailbox(String),
+}
+
+async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel: Channel) -> anyhow::Result<Outcome> {
+    let Some(facts) = repo::event_facts(&state.db, event_id).await? else {
+        return Ok(Outcome::Permanent("the event no longer exists".into()));
+    };
+    let locale = Locale::parse(&delivery.locale).unwrap_or(Locale::En);
+    let (address, zone, for_customer) = match (delivery.user_id, &delivery.email) {
+        (Some(user), _) => {
+            let Some(reader) = repo::user_address(&state.db, user, &delivery.kind, channel).await? else {
+                return Ok(Outcome::Skipped("the person no longer exists"));
+            };
+            if !reader.active || !reader.wants {
+                return Ok(Outcome::Skipped("turned off by the recipient"));
+            }
+            let address = match (channel, reader.telegram_user_id) {
+                (Channel::Telegram, Some(chat)) => Address::Chat(chat),
+                (Channel::Telegram, None) => return Ok(Outcome::Skipped("no linked Telegram account")),
+                _ => Address::Mailbox(reader.email),
+            };
+            (address, reader.time_zone, false)
+        }
+        (None, Some(email)) => {
+            if repo::customer_unsubscribed(&state.db, delivery.org_id, email, &delivery.kind).await? {
+                return Ok(Outcome::Skipped("unsubscribed"));
+            }
+            (Address::Mailbox(email.clone()), facts.org_time_zone.clone(), true)
+        }
+        (None, None) => return Ok(Outcome::Permanent("the delivery names no recipient".into())),
+    };
+    let zone: Tz = zone.parse().unwrap_or(Tz::UTC);
+    let link = if for_customer {
+        format!("{}/t/{}", public_url(state), facts.tracking_token)
+    } else {
+        format!("{}/orders/{}", public_url(state), facts.order_id.0)
+    };
+    let message_facts = MessageFacts {
+        org: facts.org,
+        order_number: facts.order_number,
+        order_title: facts.order_title,
+        status: facts.status,
+        window: window(facts.scheduled_start, facts.scheduled_end, zone),
+        technician: facts.technician.unwrap_or_default(),
+        actor: facts.actor.unwrap_or_default(),
+        customer: facts.customer,
+        reason: facts.reason.unwrap_or_default(),
+        link: link.clone(),
+    };
+    let rendered = match word(state, delivery.org_id, &delivery.kind, locale, &message_facts).await? {
+        Ok(rendered) => rendered,
+        Err(error) => return Ok(Outcome::Permanent(error)),
+    };
+    Ok(match address {
+        Address::Chat(chat) => {
+            let buttons = if for_customer { Vec::new() } else { buttons(&delivery.kind, facts.order_id.0, locale) };
+            let text =
+                format!("<b>{}</b>\n{}\n{}", html_text(&rendered.subject), html_text(&rendered.text), html_text(&link));
+            let message = TelegramMessage { chat_id: chat, text, buttons, photo_url: None };
+            match state.telegram.send(&message).await {
+                Ok(()) => Outcome::Sent,
+                Err(TelegramError::RetryLater(after)) => {
+                    Outcome::Retry { after: Some(after), error: "Telegram asked to wait".into() }
+                }
+                Err(TelegramError::Permanent(error)) => Outcome::Permanent(format!("Telegram: {error}")),
+                Err(TelegramError::Transient(error)) => {
+                    Outcome::Retry { after: None, error: format!("Telegram: {error:#}") }
+                }
+            }
+        }
+        Address::Mailbox(to) => {
+            let unsubscribe = unsubscribe::url(state, delivery.id);
+            let label = templates::unsubscribe_label(locale);
+            let html = templates::html(&rendered, locale, &link, unsubscribe.as_deref().map(|url| (label, url)));
+            let mut body = format!("{}\n\n{link}\n", rendered.text);
+            if let Some(url) = &unsubscribe {
+                body.push_str(&format!("\n{label}: {url}\n"));
+            }
+            let mail = Mail { to, subject: rendered.subject, body, html: Some(html), unsubscribe_url: unsubscribe };
+            match state.mailer.send(mail).await {
+                Ok(()) => Outcome::Sent,
+                Err(MailError::Permanent(error)) => Outcome::Permanent(error),
+                Err(MailError::Transient(error)) => Outcome::Retry { after: None, error },
+            }
+        }
+    })
+}
+
+fn public_url(state: &AppState) -> &str {
+    state.settings.public_url.trim_end_matches('/')
+}
+
+/// Words a message with the organization's template, or the shipped one. A template that does not
+/// render is answered as a permanent failure (its text is in the delivery log).
+pub async fn word(
+    state: &AppState,
+    org: OrgId,
+    kind: &str,
+    locale: Locale,
+    facts: &MessageFacts,
+) -> anyhow::Result<Result<Rendered, String>> {
+    let custom: Vec<(Locale, Template)> = repo::custom_templates(&state.db, org, kind)
+        .await?
+        .into_iter()
+        .filter_map(|t| Some((Locale::parse(&t.locale).ok()?, Template { subject: t.subject, body: t.body })))
+        .collect();
+    let chosen =
+        templates::choose(kind, locale, |language| custom.iter().find(|(l, _)| *l == language).map(|(_, t)| t));
+    let Some(template) = chosen else { return Ok(Err(format!("no template for {kind}"))) };
+    Ok(templates::render(template, facts).map_err(|error| format!("template of {kind}: {error}")))
+}
+
+/// `2026-11-23 09:00–11:00` in the reader's time zone (both dates when the window spans days).
+fn window(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, zone: Tz) -> String {
+    let (Some(start), Some(end)) = (start, end) else { return String::new() };
+    let (start, end) = (start.with_timezone(&zone), end.with_timezone(&zone));
+    if start.date_naive() == end.date_naive() {
+        format!("{}–{}", start.format("%Y-%m-%d %H:%M"), end.format("%H:%M"))
+    } else {
+        format!("{} – {}", start.format("%Y-%m-%d %H:%M"), end.format("%Y-%m-%d %H:%M"))
+    }
+}
+
+/// What a technician may do right from the message; the bot acts on the callback data.
+fn buttons(kind: &str, order: Uuid, locale: Locale) -> Vec<Vec<InlineButton>> {
+    let (accept, decline) = match locale {
+        Locale::En => ("Accept", "Decline"),
+        Locale::Ru => ("Принять", "Отказаться"),
+        Locale::Ar => ("قبول", "رفض"),
+        Locale::He => ("קבלה", "דחייה"),
+    };
+    let prefix = match kind {
+        "assign" | "reassign" => "order",
+        "offered" => "offer",
+        _ => return Vec::new(),
+    };
+    let order = order.simple();
+    vec![vec![
+        InlineButton { text: accept.into(), callback_data: format!("{prefix}:{order}:accept") },
+        InlineButton { text: decline.into(), callback_data: format!("{prefix}:{order}:decline") },
+    ]]
+}
+
+/// Escapes text for Telegram's HTML parse mode.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_reads_in_the_readers_zone() {
+        let start = "2026-11-23T08:00:00Z".parse().ok();
+        let end = "2026-11-23T10:00:00Z".parse().ok();
+        assert_eq!(window(start, end, chrono_tz::Europe::Berlin), "2026-11-23 09:00–11:00");
+        assert_eq!(window(start, end, chrono_tz::Asia::Tokyo), "2026-11-23 17:00–19:00");
+        assert_eq!(window(start, None, Tz::UTC), "");
+    }
+
+    #[test]
+    fn assignments_and_offers_carry_buttons_that_fit_telegram() {
+        let order = Uuid::now_v7();
+        let rows = buttons("offered", order, Locale::Ru);
+        assert_eq!(rows[0][0].text, "Принять");
+        assert!(rows[0].iter().all(|b| b.callback_data.len() <= 64 && b.callback_data.starts_with("offer:")));
+        assert!(buttons("complete", order, Locale::En).is_empty());
+    }
+}

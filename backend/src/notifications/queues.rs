@@ -1,0 +1,161 @@
+//! The two job queues on Redis (apalis) and their workers: `announce` turns an order event into
+//! inbox entries and planned deliveries, `deliver` sends one delivery. PostgreSQL holds what is
+//! owed (outbox rows, pending deliveries), so a job Redis loses is handed over again by the relay.
+
+use super::deliveries::Due;
+use crate::state::AppState;
+use anyhow::Context;
+use apalis::layers::retry::RetryPolicy;
+use apalis::prelude::*;
+use apalis_redis::{Config, RedisStorage};
+use futures_util::stream;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::Duration;
+use tower::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
+use tower::util::rng::HasherRng;
+use uuid::Uuid;
+
+/// Job: tell everyone an order event concerns about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announce {
+    pub event_id: i64,
+}
+
+/// Job: make one attempt at one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deliver {
+    pub delivery_id: Uuid,
+}
+
+pub type AnnounceQueue = RedisStorage<Announce>;
+pub type DeliverQueue = RedisStorage<Deliver>;
+
+/// Both queues of this deployment (their Redis key prefix keeps deployments and tests apart).
+#[derive(Debug, Clone)]
+pub struct Queues {
+    pub announce: AnnounceQueue,
+    pub deliver: DeliverQueue,
+}
+
+/// How often an idle worker asks Redis for jobs; by default apalis-redis asks only at each heartbeat.
+const WORKER_POLL: Duration = Duration::from_millis(50);
+/// A worker proves it lives this often; after this many missed beats, another worker takes over the
+/// jobs it held (a crashed process's jobs are resumed about 15 s later).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+const MISSED_HEARTBEATS: usize = 3;
+/// Jobs run at once per worker process and queue.
+const WORKER_CONCURRENCY: usize = 8;
+/// In-process attempts of a job beyond the first, for failures of our own (the database or Redis
+/// blinked). A delivery's own retries are scheduled in PostgreSQL, not here.
+const JOB_RETRIES: usize = 3;
+
+impl Queues {
+    pub async fn connect(state: &AppState) -> anyhow::Result<Self> {
+        let connection = apalis_redis::connect(state.settings.redis_url.expose_secret())
+            .await
+            .context("connecting the job queues to Redis (FIELDFLOW_REDIS_URL)")?;
+        let config = |name: &str| {
+            Config::default()
+                .queue(format!("{}{name}", state.settings.redis_key_prefix))
+                .heartbeat_interval(HEARTBEAT)
+                .missed_heartbeats(MISSED_HEARTBEATS)
+        };
+        Ok(Self {
+            announce: RedisStorage::new(connection.clone()).with_config(config("announce")),
+            deliver: RedisStorage::new(connection).with_config(config("deliver")),
+        })
+    }
+}
+
+/// Jobs waiting in a queue's sorted set: due ones and scheduled ones.
+pub async fn waiting<Args>(queue: &mut RedisStorage<Args>) -> anyhow::Result<usize> {
+    let key = queue.get_config().scheduled_jobs_set();
+    Ok(redis::cmd("ZCARD").arg(key).query_async(queue.get_connection()).await?)
+}
+
+/// Hands deliveries to the deliver queue, each to run when it is due.
+pub async fn push_deliveries(queue: &mut DeliverQueue, due: &[Due]) -> anyhow::Result<()> {
+    if due.is_empty() {
+        return Ok(());
+    }
+    // Collected first: a borrowing iterator held across the await would make the future not `Send`.
+    let tasks: Vec<_> = due
+        .iter()
+        .map(|d| {
+            let at = u64::try_from(d.at.timestamp()).unwrap_or_default();
+            TaskBuilder::new(Deliver { delivery_id: d.id }).run_at_timestamp(at).build()
+        })
+        .collect();
+    queue.push_all(stream::iter(tasks)).await.map_err(|error| anyhow::anyhow!("pushing deliver jobs: {error}"))
+}
+
+/// A name no other worker process shares, so the queue can tell whose jobs a crash orphaned.
+fn worker_name(queue: &str) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
+    format!("fieldflow-{queue}-{host}-{}-{}", std::process::id(), Uuid::now_v7().simple())
+}
+
+fn backoff() -> anyhow::Result<ExponentialBackoff> {
+    Ok(ExponentialBackoffMaker::new(Duration::from_millis(200), Duration::from_secs(10), 0.5, HasherRng::new())
+        .context("the job backoff")?
+        .make_backoff())
+}
+
+fn job_outcome(queue: &'static str, outcome: &Result<(), BoxDynError>) {
+    let label = if outcome.is_ok() { "done" } else { "failed" };
+    metrics::counter!("jobs_total", "queue" => queue, "outcome" => label).increment(1);
+}
+
+async fn announce(job: Announce, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
+    let mut deliver = queues.deliver.clone();
+    let outcome = super::service::announce(&state, &mut deliver, job.event_id).await.map(drop).map_err(Into::into);
+    job_outcome("announce", &outcome);
+    outcome
+}
+
+async fn deliver(job: Deliver, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
+    let mut deliver = queues.deliver.clone();
+    let outcome = super::deliver::attempt(&state, &mut deliver, job.delivery_id).await.map_err(Into::into);
+    job_outcome("deliver", &outcome);
+    outcome
+}
+
+/// Runs both queues' workers until `stop` completes, then finishes the jobs in flight.
+pub async fn run_workers(
+    state: AppState,
+    queues: Queues,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let announcer = WorkerBuilder::new(worker_name("announce"))
+        .backend(queues.announce.clone().poll_with_interval(WORKER_POLL))
+        .data(state.clone())
+        .data(queues.clone())
+        .concurrency(WORKER_CONCURRENCY)
+        .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
+        .build(announce);
+    let deliverer = WorkerBuilder::new(worker_name("deliver"))
+        .backend(queues.deliver.clone().poll_with_interval(WORKER_POLL))
+        .data(state)
+        .data(queues)
+        .concurrency(WORKER_CONCURRENCY)
+        .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
+        .build(deliver);
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stopping.send(true);
+    });
+    let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+        Ok::<(), std::io::Error>(())
+    };
+    // Boxed: two workers' futures inline would make every caller's future tens of kilobytes.
+    let (announced, delivered) = tokio::join!(
+        Box::pin(announcer.run_until(until(stopped.clone()))),
+        Box::pin(deliverer.run_until(until(stopped)))
+    );
+    announced.map_err(|error| anyhow::anyhow!("the announce worker stopped: {error}"))?;
+    delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))
+}
