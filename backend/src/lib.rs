@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod html;
 pub mod http;
 pub mod mail;
 pub mod notifications;

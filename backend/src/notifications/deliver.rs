@@ -5,6 +5,7 @@ use super::deliveries::{self, Claimed, Due, Unclaimed};
 use super::queues::{self, DeliverQueue};
 use super::templates::{self, MessageFacts, Rendered, Template};
 use super::{repo, unsubscribe};
+use crate::html::escape;
 use crate::mail::{Mail, MailError};
 use crate::state::AppState;
 use crate::telegram::{InlineButton, TelegramError, TelegramMessage};
@@ -154,8 +155,7 @@ async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel:
     Ok(match address {
         Address::Chat(chat) => {
             let buttons = if for_customer { Vec::new() } else { buttons(&delivery.kind, facts.order_id.0, locale) };
-            let text =
-                format!("<b>{}</b>\n{}\n{}", html_text(&rendered.subject), html_text(&rendered.text), html_text(&link));
+            let text = format!("<b>{}</b>\n{}\n{}", escape(&rendered.subject), escape(&rendered.text), escape(&link));
             let message = TelegramMessage { chat_id: chat, text, buttons, photo_url: None };
             match state.telegram.send(&message).await {
                 Ok(()) => Outcome::Sent,
@@ -239,11 +239,6 @@ fn buttons(kind: &str, order: Uuid, locale: Locale) -> Vec<Vec<InlineButton>> {
         InlineButton { text: accept.into(), callback_data: format!("{prefix}:{order}:accept") },
         InlineButton { text: decline.into(), callback_data: format!("{prefix}:{order}:decline") },
     ]]
-}
-
-/// Escapes text for Telegram's HTML parse mode.
-fn html_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]

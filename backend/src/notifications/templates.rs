@@ -2,6 +2,7 @@
 //! versions, and rendering. Lookup order: the organization's text in the reader's language, the
 //! shipped text in that language, then the same two in English, so a message is never empty.
 
+use crate::html::escape;
 use domain::Locale;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
@@ -122,21 +123,6 @@ pub fn html(rendered: &Rendered, locale: Locale, link: &str, unsubscribe: Option
         lang = locale.as_str(),
         title = escape(&rendered.subject),
     )
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The unsubscribe line of an email footer, per language.

@@ -1,6 +1,7 @@
 //! The tracking page's HTML: self-contained (no external assets), in the organization's language.
 
 use super::repo::TrackedOrder;
+use crate::html::escape;
 use chrono::{DateTime, Utc};
 use domain::Locale;
 use domain::orders::OrderStatus;
@@ -127,22 +128,6 @@ fn words(locale: Locale) -> &'static Words {
 fn status_name(words: &Words, status: OrderStatus) -> &'static str {
     let index = OrderStatus::ALL.iter().position(|s| *s == status).unwrap_or(0);
     words.statuses[index]
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f3f5f8;\
