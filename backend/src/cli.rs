@@ -1,4 +1,4 @@
-//! The `fieldflow` command line: serve, migrate, seed, and user administration.
+//! The `fieldflow` command line: serve, migrate, seed, user administration and key generation.
 
 use crate::actor::Actor;
 use crate::config::Settings;
@@ -46,6 +46,9 @@ pub enum Command {
     /// Import and export service types (workflow templates) as YAML.
     #[command(subcommand)]
     Templates(TemplatesCommand),
+    /// Print a new VAPID key pair for web push: the private key as a FIELDFLOW_VAPID_PRIVATE_KEY
+    /// line, and the public key browsers subscribe with as a comment. Reads no settings.
+    VapidKeygen,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +122,10 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Needs no settings: it makes the one a new deployment lacks.
+    if matches!(cli.command, Command::VapidKeygen) {
+        return vapid_keygen();
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings);
     match cli.command {
@@ -170,6 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Templates(command) => templates(settings, command).await,
+        Command::VapidKeygen => vapid_keygen(),
         Command::User(UserCommand::Create { org, email, role, name, time_zone, locale, currency }) => {
             let new_org = NewOrg {
                 name: OrgName::parse(&org).map_err(|e| anyhow::anyhow!("--org: {}", e.message))?,
@@ -199,6 +207,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `vapid-keygen`: a line `scripts/up` (or a person) can add to the environment, and the public key.
+fn vapid_keygen() -> anyhow::Result<()> {
+    let (private, public) = crate::push::VapidKey::generate();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "FIELDFLOW_VAPID_PRIVATE_KEY={private}")?;
+    writeln!(stdout, "# public key (applicationServerKey): {public}")?;
+    Ok(())
 }
 
 /// `templates import` and `templates export`, acting as the system within the named organization.

@@ -126,6 +126,16 @@ pub struct Settings {
     /// Let webhooks reach loopback, private and link-local addresses (a local receiver in tests or
     /// development). Off, a webhook whose host resolves to one of them is refused.
     pub webhooks_allow_private_networks: bool,
+    /// The VAPID private key of web push (RFC 8292): base64url of a 32-byte P-256 scalar, as
+    /// `fieldflow vapid-keygen` prints it. Empty turns web push off. Changing it orphans every
+    /// browser subscribed with the old key's public half.
+    #[serde(serialize_with = "expose")]
+    pub vapid_private_key: SecretString,
+    /// Who push services may contact about our messages: `mailto:…` or `https://…`.
+    pub vapid_subject: String,
+    /// Let web push endpoints be plain `http` and reach loopback, private and link-local addresses
+    /// (a local push service in tests or development). Off, such endpoints are refused.
+    pub push_allow_private_networks: bool,
     pub api_rate_limits: ApiRateLimits,
     /// Seconds a job may take before its work is handed over again: an outbox row relayed this long
     /// ago and not announced, a delivery claimed this long ago, or one overdue by this much (Redis
@@ -178,6 +188,9 @@ impl Default for Settings {
             telegram_global_per_second: 30,
             telegram_max_retry_after_secs: 30,
             webhooks_allow_private_networks: false,
+            vapid_private_key: "".into(),
+            vapid_subject: "mailto:no-reply@fieldflow.localhost".into(),
+            push_allow_private_networks: false,
             api_rate_limits: ApiRateLimits { per_user_per_minute: 600, per_ip_per_minute: 1200 },
             job_lease_secs: 60,
         }
@@ -267,7 +280,33 @@ impl Settings {
         if self.storage_backend == StorageBackend::S3 {
             self.check_s3()?;
         }
-        self.check_telegram()
+        self.check_telegram()?;
+        self.check_push()
+    }
+
+    fn check_push(&self) -> Result<(), ConfigError> {
+        self.vapid_key()?;
+        let subject = &self.vapid_subject;
+        if !(subject.starts_with("mailto:") || subject.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "FIELDFLOW_VAPID_SUBJECT must be a mailto: or https:// URL, got {subject:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The web push signing key, or `None` when `vapid_private_key` is empty (web push is off).
+    pub fn vapid_key(&self) -> Result<Option<crate::push::VapidKey>, ConfigError> {
+        let raw = self.vapid_private_key.expose_secret().trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        crate::push::VapidKey::from_base64url(raw).map(Some).ok_or_else(|| {
+            ConfigError(
+                "FIELDFLOW_VAPID_PRIVATE_KEY must be base64url of a 32-byte P-256 private key (fieldflow vapid-keygen)"
+                    .into(),
+            )
+        })
     }
 
     fn check_telegram(&self) -> Result<(), ConfigError> {
@@ -441,6 +480,24 @@ mod tests {
             jail.set_env("FIELDFLOW_TELEGRAM_GLOBAL_PER_SECOND", "0");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_TELEGRAM_GLOBAL_PER_SECOND"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn web_push_is_off_without_a_key_and_a_bad_key_or_subject_is_named() {
+        Jail::expect_with(|jail| {
+            assert!(Settings::load(None).unwrap().vapid_key().unwrap().is_none());
+            jail.set_env("FIELDFLOW_VAPID_PRIVATE_KEY", "bm90IGEga2V5");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_VAPID_PRIVATE_KEY"), "{error}");
+            let (private, public) = crate::push::VapidKey::generate();
+            jail.set_env("FIELDFLOW_VAPID_PRIVATE_KEY", &private);
+            let key = Settings::load(None).unwrap().vapid_key().unwrap().unwrap();
+            assert_eq!(key.public_key(), public);
+            jail.set_env("FIELDFLOW_VAPID_SUBJECT", "ops@example.com");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_VAPID_SUBJECT"), "{error}");
             Ok(())
         });
     }

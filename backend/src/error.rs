@@ -291,3 +291,15 @@ impl From<crate::webhooks::EndpointError> for AppError {
         }
     }
 }
+
+impl From<crate::push::PushError> for AppError {
+    fn from(error: crate::push::PushError) -> Self {
+        use crate::push::PushError as E;
+        match error {
+            E::NotConfigured => Self::new(ErrorCode::ServiceUnavailable, error.to_string()),
+            E::NotFound => Self::not_found("push subscription"),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

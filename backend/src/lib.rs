@@ -22,6 +22,7 @@ pub mod offers;
 pub mod orders;
 pub mod orgs;
 pub mod periodic;
+pub mod push;
 pub mod rate_limit;
 pub mod recurring;
 pub mod redis_guard;

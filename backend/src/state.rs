@@ -35,6 +35,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Sends webhook deliveries.
     pub webhooks: WebhookClient,
+    /// Sends web push messages, when a VAPID key is configured.
+    pub push: crate::push::PushClient,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +70,7 @@ impl AppState {
             telegram: crate::telegram::TelegramSender::new(&settings, redis.clone())?,
             secrets: SecretBox::new(&settings.secrets_key()?),
             webhooks: WebhookClient::new(settings.webhooks_allow_private_networks)?,
+            push: crate::push::PushClient::new(&settings)?,
             redis,
             db,
             settings,

@@ -152,7 +152,7 @@ async fn preferences_choose_channels_and_quiet_hours_delay_messages(db: PgPool) 
     let initial = shop.app.get(path, Some(&shop.tech_a)).await;
     assert_eq!(initial.status, StatusCode::OK);
     let items = initial.body["preferences"].as_array().unwrap();
-    assert_eq!(items.len(), 17 * 3);
+    assert_eq!(items.len(), 17 * 4);
     assert!(items.contains(&json!({ "kind": "assign", "channel": "email", "enabled": false })));
     assert!(items.contains(&json!({ "kind": "assign", "channel": "telegram", "enabled": true })));
     assert_eq!(initial.body["quiet_hours"], Value::Null);
@@ -212,7 +212,7 @@ async fn preferences_choose_channels_and_quiet_hours_delay_messages(db: PgPool) 
 
     let off = shop.app.patch(path, Some(&shop.tech_a), json!({ "quiet_hours": null })).await;
     assert_eq!(off.body["quiet_hours"], Value::Null);
-    assert_eq!(off.body["preferences"].as_array().unwrap().len(), 17 * 3, "the other choices stay");
+    assert_eq!(off.body["preferences"].as_array().unwrap().len(), 17 * 4, "the other choices stay");
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]

@@ -233,6 +233,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
     listed.sort();
     let expected = [
         "DELETE /api/v1/holidays/{id}",
+        "DELETE /api/v1/me/push-subscriptions/{id}",
         "DELETE /api/v1/notification-templates/{kind}/{locale}",
         "DELETE /api/v1/technicians/{id}/calendar-feed",
         "DELETE /api/v1/time-off/{id}",
@@ -245,6 +246,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "GET /api/v1/me",
         "GET /api/v1/me/notification-preferences",
         "GET /api/v1/me/offers",
+        "GET /api/v1/me/push-subscriptions",
         "GET /api/v1/me/schedule",
         "GET /api/v1/notification-deliveries",
         "GET /api/v1/notification-templates",
@@ -263,6 +265,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "GET /api/v1/orders/{id}/report",
         "GET /api/v1/orders/{id}/suggestions",
         "GET /api/v1/org",
+        "GET /api/v1/push/vapid-public-key",
         "GET /api/v1/recurring-plans",
         "GET /api/v1/recurring-plans/{id}",
         "GET /api/v1/schedule",
@@ -303,6 +306,7 @@ async fn the_openapi_document_lists_every_route(db: PgPool) {
         "POST /api/v1/customers/{id}/sites/{site_id}/archive",
         "POST /api/v1/holidays",
         "POST /api/v1/me/password",
+        "POST /api/v1/me/push-subscriptions",
         "POST /api/v1/notification-deliveries/{id}/redrive",
         "POST /api/v1/notification-templates/preview",
         "POST /api/v1/notifications/read-all",

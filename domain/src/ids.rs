@@ -86,3 +86,7 @@ id_type!(
     /// An organization's outgoing webhook endpoint.
     WebhookEndpointId
 );
+id_type!(
+    /// A browser a user subscribed to web push.
+    PushSubscriptionId
+);

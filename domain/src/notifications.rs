@@ -67,11 +67,13 @@ pub enum Channel {
     Email,
     /// An organization's endpoint, not a person: no preferences apply.
     Webhook,
+    /// Web push to the browsers a person subscribed (RFC 8030 with VAPID and encrypted payloads).
+    Push,
 }
 
 impl Channel {
     /// The channels a person chooses for themselves.
-    pub const PERSONAL: [Channel; 3] = [Channel::InApp, Channel::Telegram, Channel::Email];
+    pub const PERSONAL: [Channel; 4] = [Channel::InApp, Channel::Telegram, Channel::Email, Channel::Push];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -79,15 +81,19 @@ impl Channel {
             Channel::Telegram => "telegram",
             Channel::Email => "email",
             Channel::Webhook => "webhook",
+            Channel::Push => "push",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Channel> {
-        [Channel::InApp, Channel::Telegram, Channel::Email, Channel::Webhook].into_iter().find(|c| c.as_str() == raw)
+        [Channel::InApp, Channel::Telegram, Channel::Email, Channel::Webhook, Channel::Push]
+            .into_iter()
+            .find(|c| c.as_str() == raw)
     }
 
     /// Whether a person who chose nothing hears on this channel. Email is opt-in for staff, who
     /// have the inbox and Telegram; customers have only email and get it until they unsubscribe.
+    /// Push is on: it reaches only people who subscribed a browser, which is opting in already.
     pub fn on_by_default(self) -> bool {
         !matches!(self, Channel::Email)
     }
@@ -164,6 +170,16 @@ mod tests {
         for kind in NOTIFIED_KINDS {
             assert_ne!(audience(kind), Audience::default(), "{kind}");
         }
+    }
+
+    #[test]
+    fn channels_read_back_and_push_is_personal_and_on() {
+        for channel in [Channel::InApp, Channel::Telegram, Channel::Email, Channel::Webhook, Channel::Push] {
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
+        }
+        assert_eq!(Channel::parse("sms"), None);
+        assert!(Channel::PERSONAL.contains(&Channel::Push) && !Channel::PERSONAL.contains(&Channel::Webhook));
+        assert!(Channel::Push.on_by_default() && !Channel::Email.on_by_default());
     }
 
     #[test]

@@ -40,6 +40,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "orders", description = "Work orders and their lifecycle (technicians: their own orders)"),
         (name = "events", description = "Live order events (Server-Sent Events)"),
         (name = "notifications", description = "The caller's in-app notifications"),
+        (name = "push", description = "Web push: the server's VAPID key and the caller's subscribed browsers"),
         (name = "webhooks", description = "Outgoing webhooks: signed order events to the organization's endpoints (admin)"),
         (name = "dashboard", description = "Organization-wide order counters (admin, dispatcher, manager)"),
     ),
@@ -75,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::offers::routes::router())
         .merge(crate::recurring::routes::router())
         .merge(crate::notifications::routes::router())
+        .merge(crate::push::routes::router())
         .merge(crate::webhooks::routes::router())
         .merge(crate::dashboard::routes::router())
 }

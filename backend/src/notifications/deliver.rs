@@ -7,6 +7,7 @@ use super::templates::{self, MessageFacts, Rendered, Template};
 use super::{repo, unsubscribe};
 use crate::html::escape;
 use crate::mail::{Mail, MailError};
+use crate::push::PushOutcome;
 use crate::state::AppState;
 use crate::telegram::{InlineButton, TelegramError, TelegramMessage};
 use chrono::{DateTime, Utc};
@@ -89,7 +90,7 @@ async fn send(state: &AppState, delivery: &Claimed) -> anyhow::Result<Outcome> {
                 Err(error) => Outcome::Permanent(error.message().to_owned()),
             })
         }
-        (Some(channel @ (Channel::Telegram | Channel::Email)), _) => {
+        (Some(channel @ (Channel::Telegram | Channel::Email | Channel::Push)), _) => {
             to_person(state, delivery, event_id, channel).await
         }
         _ => Ok(Outcome::Permanent(format!("cannot deliver on channel {:?}", delivery.channel))),
@@ -100,6 +101,7 @@ async fn send(state: &AppState, delivery: &Claimed) -> anyhow::Result<Outcome> {
 enum Address {
     Chat(i64),
     Mailbox(String),
+    Browser(Vec<crate::push::Browser>),
 }
 
 async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel: Channel) -> anyhow::Result<Outcome> {
@@ -118,6 +120,10 @@ async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel:
             let address = match (channel, reader.telegram_user_id) {
                 (Channel::Telegram, Some(chat)) => Address::Chat(chat),
                 (Channel::Telegram, None) => return Ok(Outcome::Skipped("no linked Telegram account")),
+                (Channel::Push, _) => match crate::push::repo::browsers_of(&state.db, user).await? {
+                    browsers if browsers.is_empty() => return Ok(Outcome::Skipped("no browser subscribed")),
+                    browsers => Address::Browser(browsers),
+                },
                 _ => Address::Mailbox(reader.email),
             };
             (address, reader.time_zone, false)
@@ -181,6 +187,19 @@ async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel:
                 Ok(()) => Outcome::Sent,
                 Err(MailError::Permanent(error)) => Outcome::Permanent(error),
                 Err(MailError::Transient(error)) => Outcome::Retry { after: None, error },
+            }
+        }
+        Address::Browser(browsers) => {
+            let tag = format!("order-{}", facts.order_id.0);
+            let urgency = crate::push::Urgency::of_kind(&delivery.kind);
+            let message =
+                crate::push::Message { title: rendered.subject, body: rendered.text, url: link, tag, urgency };
+            match crate::push::send(state, &browsers, &message).await? {
+                PushOutcome::Accepted => Outcome::Sent,
+                PushOutcome::NotConfigured => Outcome::Skipped("web push is not configured"),
+                PushOutcome::NoBrowser => Outcome::Skipped("no browser subscribed"),
+                PushOutcome::RetryLater { after, error } => Outcome::Retry { after, error },
+                PushOutcome::Refused(error) => Outcome::Permanent(error),
             }
         }
     })

@@ -1,6 +1,6 @@
 //! Notifications: order events leave through the outbox, the relay moves them into the announce
 //! queue, and the announce job tells each person the event concerns (`domain::notifications::audience`)
-//! in the in-app inbox and plans their messages (Telegram, email), the customer's email and the
+//! in the in-app inbox and plans their messages (Telegram, email, web push), the customer's email and the
 //! organization's webhooks as deliveries, which the deliver queue sends with retries.
 
 pub mod deliver;

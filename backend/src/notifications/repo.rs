@@ -87,6 +87,8 @@ pub struct Recipient {
     pub in_app: bool,
     pub telegram: bool,
     pub email: bool,
+    /// Wants this kind by web push and has subscribed a browser.
+    pub push: bool,
 }
 
 pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> sqlx::Result<Vec<Recipient>> {
@@ -96,7 +98,9 @@ pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> 
                   u.quiet_hours_end,
                   COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'in_app'), $7) AS "in_app!",
                   COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'telegram'), $8) AS "telegram!",
-                  COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'email'), $9) AS "email!"
+                  COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'email'), $9) AS "email!",
+                  COALESCE(bool_or(p.enabled) FILTER (WHERE p.channel = 'push'), $10)
+                      AND EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = u.id) AS "push!"
            FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.kind = $6
            WHERE u.org_id = $1 AND u.status = 'active' AND u.id IS DISTINCT FROM $2
              AND (($3 AND u.role IN ('admin', 'dispatcher'))
@@ -112,6 +116,7 @@ pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> 
         Channel::InApp.on_by_default(),
         Channel::Telegram.on_by_default(),
         Channel::Email.on_by_default(),
+        Channel::Push.on_by_default(),
     )
     .fetch_all(db)
     .await

@@ -93,7 +93,7 @@ pub async fn announce(state: &AppState, queue: &mut DeliverQueue, event_id: i64)
     Ok(added)
 }
 
-/// The Telegram and email messages one person is owed, due after their quiet hours.
+/// The Telegram, email and web push messages one person is owed, due after their quiet hours.
 fn personal_messages(person: &Recipient, now: DateTime<Utc>) -> Vec<Planned> {
     let zone: Tz = person.time_zone.parse().unwrap_or(Tz::UTC);
     let due = match (person.quiet_hours_start, person.quiet_hours_end) {
@@ -101,8 +101,11 @@ fn personal_messages(person: &Recipient, now: DateTime<Utc>) -> Vec<Planned> {
         _ => now,
     };
     let locale = Locale::parse(&person.locale).unwrap_or(Locale::En);
-    let wanted =
-        [(Channel::Telegram, person.telegram && person.telegram_user_id.is_some()), (Channel::Email, person.email)];
+    let wanted = [
+        (Channel::Telegram, person.telegram && person.telegram_user_id.is_some()),
+        (Channel::Email, person.email),
+        (Channel::Push, person.push),
+    ];
     wanted
         .into_iter()
         .filter(|(_, wanted)| *wanted)
@@ -181,7 +184,7 @@ pub async fn update_preferences(
         if !Channel::PERSONAL.contains(&preference.channel) {
             errors.add(
                 &format!("preferences[{index}].channel"),
-                FieldError::new("invalid_channel", "must be in_app, telegram or email"),
+                FieldError::new("invalid_channel", "must be in_app, telegram, email or push"),
             );
         }
     }

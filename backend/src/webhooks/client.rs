@@ -73,16 +73,7 @@ pub struct WebhookClient {
 impl WebhookClient {
     /// Needs `crate::install_crypto_provider()` to have run.
     pub fn new(allow_private: bool) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(ATTEMPT_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT);
-        if !allow_private {
-            builder = builder.dns_resolver(PublicOnlyResolver);
-        }
-        Ok(Self { http: builder.build()?, allow_private })
+        Ok(Self { http: guarded_client(USER_AGENT, allow_private)?, allow_private })
     }
 
     /// POSTs the request once and reads the start of the answer.
@@ -91,13 +82,7 @@ impl WebhookClient {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(SendError::Refused("only http and https URLs are called".into()));
         }
-        // An address written in the URL is connected to without asking the resolver.
-        if let Some(ip) = url.host_str().and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok())
-            && !self.allow_private
-            && !is_public(ip)
-        {
-            return Err(SendError::Refused(NotPublic(ip).to_string()));
-        }
+        refuse_private_literal(&url, self.allow_private)?;
         let response = self
             .http
             .post(url)
@@ -114,8 +99,40 @@ impl WebhookClient {
     }
 }
 
+/// A client for URLs other people chose (webhooks, web push endpoints): no redirects, no proxy,
+/// 10 s per attempt, and, unless `allow_private`, a resolver that refuses non-public addresses.
+/// Needs `crate::install_crypto_provider()` to have run.
+pub fn guarded_client(user_agent: &'static str, allow_private: bool) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT);
+    if !allow_private {
+        builder = builder.dns_resolver(PublicOnlyResolver);
+    }
+    Ok(builder.build()?)
+}
+
+/// Refuses a URL whose host is a non-public address written out (`https://10.0.0.1/`) or
+/// `localhost`: those are connected to without asking the resolver, so its check must happen here.
+pub fn refuse_private_literal(url: &reqwest::Url, allow_private: bool) -> Result<(), SendError> {
+    if allow_private {
+        return Ok(());
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) if !is_public(ip.into()) => Err(SendError::Refused(NotPublic(ip.into()).to_string())),
+        Some(url::Host::Ipv6(ip)) if !is_public(ip.into()) => Err(SendError::Refused(NotPublic(ip.into()).to_string())),
+        Some(url::Host::Domain(name)) if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") => {
+            Err(SendError::Refused(format!("{name} is not a public address")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The start of an answer's body as text; a body that fails midway is quoted as far as it came.
-async fn excerpt(mut response: reqwest::Response) -> String {
+pub async fn excerpt(mut response: reqwest::Response) -> String {
     let mut bytes = Vec::new();
     while bytes.len() < ANSWER_READ_BYTES {
         match response.chunk().await {
@@ -127,7 +144,8 @@ async fn excerpt(mut response: reqwest::Response) -> String {
     text.trim().chars().take(ANSWER_QUOTED_CHARS).collect()
 }
 
-fn classify(error: reqwest::Error) -> SendError {
+/// Names why a request got no answer; a refused address is told apart from a network failure.
+pub fn classify(error: reqwest::Error) -> SendError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(cause) = source {
         if let Some(refused) = cause.downcast_ref::<NotPublic>() {

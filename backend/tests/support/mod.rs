@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod files;
+pub mod push;
 pub mod shop;
 pub mod smtp;
 pub mod telegram;

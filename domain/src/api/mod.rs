@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod order_list;
 pub mod orders;
 pub mod org;
+pub mod push;
 pub mod scheduling;
 pub mod service_types;
 pub mod technicians;
