@@ -77,8 +77,8 @@ pub async fn run_relay(state: AppState, mut queues: Queues, stop: impl Future<Ou
     }
 }
 
-/// Runs the relay and the workers until `stop`. Redis being down at start only delays them:
-/// meanwhile order actions go on and their events wait in the outbox.
+/// Runs the relay, the periodic scheduler and the workers until `stop`. Redis being down at start
+/// only delays them: meanwhile order actions go on and their events wait in the outbox.
 pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -101,7 +101,12 @@ pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + '
         }
     };
     let relay = run_relay(state.clone(), queues.clone(), until_stopped(stopped.clone()));
+    let scheduler = crate::periodic::scheduler::run_scheduler(
+        state.clone(),
+        queues.periodic.clone(),
+        until_stopped(stopped.clone()),
+    );
     let workers = queues::run_workers(state, queues, until_stopped(stopped));
-    let ((), worked) = tokio::join!(relay, workers);
+    let ((), (), worked) = tokio::join!(relay, scheduler, workers);
     worked
 }
