@@ -107,6 +107,7 @@ pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + '
         until_stopped(stopped.clone()),
     );
     let workers = queues::run_workers(state, queues, until_stopped(stopped));
-    let ((), (), worked) = tokio::join!(relay, scheduler, workers);
+    // Boxed: inline, the three futures would make every caller's future too large.
+    let ((), (), worked) = tokio::join!(Box::pin(relay), Box::pin(scheduler), workers);
     worked
 }
