@@ -258,9 +258,10 @@ async fn the_clean_up_removes_what_expired_and_keeps_what_is_live(db: PgPool) {
     for (source, status, age) in [("old", "sent", "40 days"), ("new", "sent", "1 day"), ("owed", "pending", "40 days")]
     {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO deliveries (id, org_id, source, kind, channel, user_id, recipient, status, updated_at)
-             SELECT gen_random_uuid(), org_id, '{source}', 'comment', 'email', id, id::text, '{status}',
-                    now() - interval '{age}'
+            "INSERT INTO deliveries (id, org_id, source, kind, channel, user_id, recipient, status, updated_at,
+                                     subject, body)
+             SELECT gen_random_uuid(), org_id, '{source}', 'broadcast', 'email', id, id::text, '{status}',
+                    now() - interval '{age}', 'Hello', 'Hello'
              FROM users WHERE email = 'boss@acme.test'"
         )))
         .execute(&db)
@@ -392,7 +393,33 @@ async fn the_daily_summary_goes_to_the_office_once_at_the_organizations_hour(db:
     let sent: Vec<(Uuid, chrono::NaiveDate)> =
         sqlx::query_as("SELECT org_id, local_date FROM daily_summaries").fetch_all(&db).await.unwrap();
     assert_eq!(sent, vec![(shop_org(&db).await, today)]);
-    // TODO(worded): the office's inbox entries and messages.
+    // The office heard, each once, in their language; the technicians and the other organization did not.
+    let readers: BTreeSet<Uuid> = sqlx::query_scalar("SELECT user_id FROM notifications WHERE kind = 'daily_summary'")
+        .fetch_all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let office = BTreeSet::from([
+        user_id(&db, "admin@acme.test").await,
+        user_id(&db, "disp@acme.test").await,
+        user_id(&db, "boss@acme.test").await,
+    ]);
+    assert_eq!(readers, office);
+    assert_eq!(count(&db, "SELECT count(*) FROM notifications WHERE kind = 'daily_summary'").await, 3);
+    let inbox = shop.app.get("/api/v1/notifications", Some(&shop.manager)).await;
+    let item = &inbox.body["items"][0];
+    assert_eq!(item["kind"], "daily_summary", "{:?}", inbox.body);
+    assert_eq!(item["subject"], format!("Acme Repairs: сводка на {today}"));
+    let body = item["body"].as_str().unwrap();
+    for figure in [
+        "создано заказов — 4, выполнено — 1, отменено — 1, с нарушением SLA — 2",
+        "запланировано визитов: 1",
+        "без мастера: 1",
+        "с истёкшим сроком: 2",
+    ] {
+        assert!(body.contains(figure), "{figure}: {body}");
+    }
 }
 
 async fn shop_org(db: &PgPool) -> Uuid {
