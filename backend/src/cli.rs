@@ -29,11 +29,13 @@ pub enum Command {
     /// Serve the API, the OpenAPI docs and the web app until SIGTERM or Ctrl-C, with the
     /// background workers unless `--no-workers`.
     Serve {
-        /// Leave the notification relay and workers to `fieldflow worker` processes.
+        /// Leave the notification relay, the periodic scheduler and the workers to `fieldflow worker`
+        /// processes.
         #[arg(long)]
         no_workers: bool,
     },
-    /// Run the notification relay and workers only, until SIGTERM or Ctrl-C.
+    /// Run the notification relay, the periodic scheduler and the workers only, until SIGTERM or
+    /// Ctrl-C.
     Worker,
     /// Create the database if it does not exist and apply pending migrations.
     Migrate,
@@ -132,7 +134,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { no_workers } => {
             let mut state = AppState::connect(settings).await?;
             state.metrics = Some(http::metrics::recorder()?);
-            crate::periodic::spawn(state.clone());
             let jobs = (!no_workers).then(|| tokio::spawn(relay::run_jobs(state.clone(), http::shutdown_signal())));
             http::serve(state).await?;
             if let Some(jobs) = jobs {

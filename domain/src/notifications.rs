@@ -21,7 +21,7 @@ pub struct Audience {
 }
 
 /// Every event kind anyone is told about, in the order settings screens list them.
-pub const NOTIFIED_KINDS: [&str; 17] = [
+pub const NOTIFIED_KINDS: [&str; 19] = [
     "assign",
     "reassign",
     "offered",
@@ -39,6 +39,8 @@ pub const NOTIFIED_KINDS: [&str; 17] = [
     "cancel",
     "rescheduled",
     "comment",
+    "sla_at_risk",
+    "sla_breached",
 ];
 
 /// Messages not about one order event, worded by whoever sends them (a dispatcher's broadcast, the
@@ -60,7 +62,9 @@ pub fn audience(kind: &str) -> Audience {
         "reassign" | "approve" | "reject" => technician,
         "depart" | "complete" => Audience { customer: true, ..office },
         "accept" | "decline" | "start" | "hold" | "resume" | "offer_declined" | "offers_expired" => office,
-        "comment" => Audience { technician: true, office: true, ..Audience::default() },
+        "comment" | "sla_at_risk" | "sla_breached" => {
+            Audience { technician: true, office: true, ..Audience::default() }
+        }
         "offered" => Audience { offered: true, ..Audience::default() },
         _ => Audience::default(),
     }

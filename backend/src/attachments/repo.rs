@@ -125,3 +125,14 @@ pub async fn insert(conn: &mut PgConnection, row: &InsertAttachment<'_>) -> sqlx
     .await?;
     Ok(())
 }
+
+/// Those of `keys` an attachment keeps its file or thumbnail at: the clean-up deletes the others.
+pub async fn referenced_keys(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT k AS "key!" FROM UNNEST($1::text[]) AS k
+           WHERE EXISTS (SELECT 1 FROM order_attachments a WHERE a.storage_key = k OR a.thumbnail_key = k)"#,
+        keys,
+    )
+    .fetch_all(db)
+    .await
+}

@@ -2,11 +2,13 @@ use super::repo;
 use crate::actor::{Actor, Forbidden};
 use crate::cache::{CacheKey, Cached};
 use crate::state::AppState;
-use chrono::Utc;
-use domain::Permission;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use domain::api::dashboard::{DashboardCounters, StatusCount};
 use domain::orders::OrderStatus;
 use domain::schedule::local_day;
+use domain::{OrgId, Permission};
+use sqlx::PgExecutor;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -33,12 +35,21 @@ pub async fn counters(state: &AppState, actor: &Actor) -> Result<DashboardCounte
             let settings = crate::orgs::repo::find(&state.db, org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("organization {org} is missing"))?;
-            let (now, tz) = (Utc::now(), settings.time_zone.tz());
-            let today = local_day(tz, now.with_timezone(&tz).date_naive());
-            let rows = repo::counts_by_status(&state.db, org, today).await?;
-            Ok(summarize(&rows, now))
+            Ok(counters_at(&state.db, org, settings.time_zone.tz(), Utc::now()).await?)
         })
         .await
+}
+
+/// The counters as of `now`, uncached: the dashboard's, and the daily summary's.
+pub async fn counters_at(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> sqlx::Result<DashboardCounters> {
+    let today = local_day(tz, now.with_timezone(&tz).date_naive());
+    let rows = repo::counts_by_status(db, org, today, now).await?;
+    Ok(summarize(&rows, now))
 }
 
 /// Completed, closed and cancelled orders are finished: neither unassigned nor overdue (as the
@@ -47,7 +58,7 @@ fn is_open(status: OrderStatus) -> bool {
     !matches!(status, OrderStatus::Completed | OrderStatus::Closed | OrderStatus::Cancelled)
 }
 
-fn summarize(rows: &[repo::StatusCounts], counted_at: chrono::DateTime<Utc>) -> DashboardCounters {
+fn summarize(rows: &[repo::StatusCounts], counted_at: DateTime<Utc>) -> DashboardCounters {
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let sum = |keep: fn(OrderStatus) -> bool, pick: fn(&repo::StatusCounts) -> i64| {
         rows.iter().filter(|row| keep(row.status)).map(|row| count(pick(row))).sum()

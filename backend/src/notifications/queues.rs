@@ -1,14 +1,18 @@
-//! The two job queues on Redis (apalis) and their workers: `announce` turns an order event into
-//! inbox entries and planned deliveries, `deliver` sends one delivery. PostgreSQL holds what is
-//! owed (outbox rows, pending deliveries), so a job Redis loses is handed over again by the relay.
+//! The job queues on Redis (apalis) and their workers: `announce` turns an order event into inbox
+//! entries and planned deliveries, `deliver` sends one delivery, `periodic` runs a periodic task for
+//! one time slot. PostgreSQL holds what is owed (outbox rows, pending deliveries, periodic runs),
+//! so a job Redis loses is handed over again by the relay or the periodic scheduler.
 
 use super::deliveries::Due;
 use crate::config::Settings;
+use crate::periodic::Task;
+use crate::periodic::runs::Run;
 use crate::state::AppState;
 use anyhow::Context;
 use apalis::layers::retry::RetryPolicy;
 use apalis::prelude::*;
 use apalis_redis::{Config, RedisStorage};
+use chrono::{DateTime, Utc};
 use futures_util::stream;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -30,14 +34,23 @@ pub struct Deliver {
     pub delivery_id: Uuid,
 }
 
+/// Job: run a periodic task for the time slot starting at `slot` (see `crate::periodic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Periodic {
+    pub task: Task,
+    pub slot: DateTime<Utc>,
+}
+
 pub type AnnounceQueue = RedisStorage<Announce>;
 pub type DeliverQueue = RedisStorage<Deliver>;
+pub type PeriodicQueue = RedisStorage<Periodic>;
 
-/// Both queues of this deployment (their Redis key prefix keeps deployments and tests apart).
+/// The queues of this deployment (their Redis key prefix keeps deployments and tests apart).
 #[derive(Debug, Clone)]
 pub struct Queues {
     pub announce: AnnounceQueue,
     pub deliver: DeliverQueue,
+    pub periodic: PeriodicQueue,
 }
 
 /// How often an idle worker asks Redis for jobs; by default apalis-redis asks only at each heartbeat.
@@ -59,7 +72,8 @@ impl Queues {
             .context("connecting the job queues to Redis (FIELDFLOW_REDIS_URL)")?;
         Ok(Self {
             announce: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "announce")),
-            deliver: RedisStorage::new(connection).with_config(queue_config(&state.settings, "deliver")),
+            deliver: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "deliver")),
+            periodic: RedisStorage::new(connection).with_config(queue_config(&state.settings, "periodic")),
         })
     }
 }
@@ -126,7 +140,17 @@ async fn deliver(job: Deliver, state: Data<AppState>, queues: Data<Queues>) -> R
     outcome
 }
 
-/// Runs both queues' workers until `stop` completes, then finishes the jobs in flight.
+/// A failed periodic run is not retried in process: its lease runs out and the scheduler queues it
+/// again, so the record in PostgreSQL counts every attempt.
+async fn periodic(job: Periodic, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
+    let mut queues = Queues::clone(&queues);
+    let run = Run { task: job.task, slot: job.slot };
+    let outcome = crate::periodic::scheduler::run(&state, &mut queues, run, Utc::now()).await.map_err(Into::into);
+    job_outcome("periodic", &outcome);
+    outcome
+}
+
+/// Runs the queues' workers until `stop` completes, then finishes the jobs in flight.
 pub async fn run_workers(
     state: AppState,
     queues: Queues,
@@ -141,11 +165,17 @@ pub async fn run_workers(
         .build(announce);
     let deliverer = WorkerBuilder::new(worker_name("deliver"))
         .backend(queues.deliver.clone().poll_with_interval(WORKER_POLL))
-        .data(state)
-        .data(queues)
+        .data(state.clone())
+        .data(queues.clone())
         .concurrency(WORKER_CONCURRENCY)
         .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
         .build(deliver);
+    let periodic_worker = WorkerBuilder::new(worker_name("periodic"))
+        .backend(queues.periodic.clone().poll_with_interval(WORKER_POLL))
+        .data(state)
+        .data(queues)
+        .concurrency(WORKER_CONCURRENCY)
+        .build(periodic);
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         stop.await;
@@ -155,11 +185,13 @@ pub async fn run_workers(
         let _ = stopped.wait_for(|stopped| *stopped).await;
         Ok::<(), std::io::Error>(())
     };
-    // Boxed: two workers' futures inline would make every caller's future tens of kilobytes.
-    let (announced, delivered) = tokio::join!(
+    // Boxed: the workers' futures inline would make every caller's future tens of kilobytes.
+    let (announced, delivered, ran) = tokio::join!(
         Box::pin(announcer.run_until(until(stopped.clone()))),
-        Box::pin(deliverer.run_until(until(stopped)))
+        Box::pin(deliverer.run_until(until(stopped.clone()))),
+        Box::pin(periodic_worker.run_until(until(stopped)))
     );
     announced.map_err(|error| anyhow::anyhow!("the announce worker stopped: {error}"))?;
-    delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))
+    delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))?;
+    ran.map_err(|error| anyhow::anyhow!("the periodic worker stopped: {error}"))
 }

@@ -77,8 +77,8 @@ pub async fn run_relay(state: AppState, mut queues: Queues, stop: impl Future<Ou
     }
 }
 
-/// Runs the relay and the workers until `stop`. Redis being down at start only delays them:
-/// meanwhile order actions go on and their events wait in the outbox.
+/// Runs the relay, the periodic scheduler and the workers until `stop`. Redis being down at start
+/// only delays them: meanwhile order actions go on and their events wait in the outbox.
 pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -101,6 +101,11 @@ pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + '
         }
     };
     let relay = run_relay(state.clone(), queues.clone(), until_stopped(stopped.clone()));
+    let scheduler = crate::periodic::scheduler::run_scheduler(
+        state.clone(),
+        queues.periodic.clone(),
+        until_stopped(stopped.clone()),
+    );
     let workers = async {
         // A worker ends when its Redis connection fails (Redis restarted, say); new ones take over
         // once Redis answers, and the relay's sweep hands over the jobs Redis lost.
@@ -117,6 +122,7 @@ pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + '
             }
         }
     };
-    let ((), worked) = tokio::join!(relay, workers);
+    // Boxed: inline, the three futures would make every caller's future too large.
+    let ((), (), worked) = tokio::join!(Box::pin(relay), Box::pin(scheduler), workers);
     worked
 }

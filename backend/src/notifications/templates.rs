@@ -90,7 +90,9 @@ fn environment() -> Environment<'static> {
     env
 }
 
-pub fn render(template: &Template, facts: &MessageFacts) -> Result<Rendered, TemplateError> {
+/// Renders a template with `facts`: an order event's [`MessageFacts`], or the figures of another
+/// message (the daily summary's).
+pub fn render(template: &Template, facts: &impl Serialize) -> Result<Rendered, TemplateError> {
     let env = environment();
     let render = |source: &str| env.render_str(source, facts).map_err(|error| TemplateError(error.to_string()));
     let subject = render(&template.subject)?.lines().map(str::trim).collect::<Vec<_>>().join(" ");

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use domain::api::Money;
 use domain::api::order_list::{OrderCursor, OrderSort, SortKey};
 use domain::api::orders::{EventChannel, Milestones, OrderChanges, OrderEventView, OrderSource, OrderView, SlaState};
-use domain::orders::{OrderState, OrderStatus};
+use domain::orders::{OrderState, OrderStatus, sla};
 use domain::{Currency, CustomerId, OrderId, OrgId, Priority, ServiceTypeId, SiteId, UserId};
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -79,7 +79,7 @@ impl OrderRow {
         OrderState { status: self.status, held_from: self.held_from, approval_required: self.approval_required }
     }
 
-    /// At risk when less than a fifth of the time from creation to the due time is left.
+    /// At risk by `domain::orders::sla`: in the last fifth of the time from creation to the due time.
     pub fn sla(&self, now: DateTime<Utc>) -> SlaState {
         let Some(due) = self.sla_due_at else { return SlaState::OnTrack };
         let finished = self
@@ -89,7 +89,7 @@ impl OrderRow {
         let at = finished.unwrap_or(now);
         if at > due {
             SlaState::Breached
-        } else if finished.is_none() && (due - at) * 5 < (due - self.created_at) {
+        } else if finished.is_none() && at > sla::at_risk_from(self.created_at, due) {
             SlaState::AtRisk
         } else {
             SlaState::OnTrack

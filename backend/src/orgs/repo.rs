@@ -7,7 +7,8 @@ pub async fn find(db: impl PgExecutor<'_>, id: OrgId) -> sqlx::Result<Option<Org
         OrgView,
         r#"SELECT id AS "id: OrgId", name AS "name: OrgName", time_zone AS "time_zone: TimeZone",
                   locale AS "locale: Locale", currency AS "currency: Currency", travel_buffer_minutes,
-                  auto_dispatch, offer_fanout, offer_timeout_minutes, recurring_horizon_days, created_at, updated_at
+                  auto_dispatch, offer_fanout, offer_timeout_minutes, recurring_horizon_days, daily_summary_hour,
+                  created_at, updated_at
            FROM organizations WHERE id = $1"#,
         id.0,
     )
@@ -56,6 +57,7 @@ pub async fn update(conn: &mut PgConnection, id: OrgId, changes: &OrgChanges) ->
             offer_fanout = COALESCE($8, offer_fanout),
             offer_timeout_minutes = COALESCE($9, offer_timeout_minutes),
             recurring_horizon_days = COALESCE($10, recurring_horizon_days),
+            daily_summary_hour = CASE WHEN $11 THEN $12 ELSE daily_summary_hour END,
             updated_at = now()
          WHERE id = $1",
         id.0,
@@ -68,6 +70,8 @@ pub async fn update(conn: &mut PgConnection, id: OrgId, changes: &OrgChanges) ->
         changes.offer_fanout,
         changes.offer_timeout_minutes,
         changes.recurring_horizon_days,
+        changes.daily_summary_hour.is_some(),
+        changes.daily_summary_hour.flatten(),
     )
     .execute(conn)
     .await?;

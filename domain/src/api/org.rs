@@ -20,6 +20,9 @@ pub struct OrgView {
     pub offer_timeout_minutes: i32,
     /// How many days ahead recurring plans create their orders.
     pub recurring_horizon_days: i32,
+    /// The hour (0–23, in the organization's time zone) the office gets the daily summary; `null`
+    /// sends none.
+    pub daily_summary_hour: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -41,6 +44,10 @@ pub struct UpdateOrgRequest {
     pub offer_timeout_minutes: Option<i32>,
     /// 1 to 365.
     pub recurring_horizon_days: Option<i32>,
+    /// 0 to 23, in the organization's time zone; `null` turns the daily summary off.
+    #[serde(default, deserialize_with = "super::patch")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
+    pub daily_summary_hour: Option<Option<i32>>,
 }
 
 /// A validated `PATCH /org`; `None` leaves a field as it is.
@@ -55,6 +62,8 @@ pub struct OrgChanges {
     pub offer_fanout: Option<i32>,
     pub offer_timeout_minutes: Option<i32>,
     pub recurring_horizon_days: Option<i32>,
+    /// `Some(None)` turns the daily summary off.
+    pub daily_summary_hour: Option<Option<i32>>,
 }
 
 /// A number setting within its bounds.
@@ -79,6 +88,10 @@ impl UpdateOrgRequest {
         let fanout = bounded(&mut v, "offer_fanout", self.offer_fanout, 1, 20);
         let timeout = bounded(&mut v, "offer_timeout_minutes", self.offer_timeout_minutes, 1, 1440);
         let horizon = bounded(&mut v, "recurring_horizon_days", self.recurring_horizon_days, 1, 365);
+        let summary_hour = match self.daily_summary_hour {
+            Some(hour) => bounded(&mut v, "daily_summary_hour", hour, 0, 23).map(Some),
+            None => Some(None),
+        };
         v.finish(|| {
             Some(OrgChanges {
                 name: name?,
@@ -90,6 +103,7 @@ impl UpdateOrgRequest {
                 offer_fanout: fanout?,
                 offer_timeout_minutes: timeout?,
                 recurring_horizon_days: horizon?,
+                daily_summary_hour: summary_hour?,
             })
         })
     }

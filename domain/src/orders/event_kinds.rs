@@ -4,7 +4,7 @@
 use super::OrderAction;
 
 /// The kinds that are not lifecycle actions.
-pub const OTHER_EVENT_KINDS: [&str; 9] = [
+pub const OTHER_EVENT_KINDS: [&str; 11] = [
     "created",
     "updated",
     "rescheduled",
@@ -14,6 +14,8 @@ pub const OTHER_EVENT_KINDS: [&str; 9] = [
     "offered",
     "offer_declined",
     "offers_expired",
+    "sla_at_risk",
+    "sla_breached",
 ];
 
 /// Every order event kind: the actions in lifecycle order, then the others.
@@ -35,7 +37,9 @@ mod tests {
     fn kinds_are_distinct_and_include_every_announced_one() {
         let kinds: HashSet<&str> = event_kinds().collect();
         assert_eq!(kinds.len(), OrderAction::ALL.len() + OTHER_EVENT_KINDS.len());
-        for kind in ["rescheduled", "comment", "offered", "offer_declined", "offers_expired"] {
+        for kind in
+            ["rescheduled", "comment", "offered", "offer_declined", "offers_expired", "sla_at_risk", "sla_breached"]
+        {
             assert_ne!(audience(kind), Default::default(), "{kind}");
             assert!(is_event_kind(kind), "{kind}");
         }

@@ -3,6 +3,7 @@
 mod event_kinds;
 mod lifecycle;
 pub mod report;
+pub mod sla;
 mod status;
 
 pub use event_kinds::{OTHER_EVENT_KINDS, event_kinds, is_event_kind};
