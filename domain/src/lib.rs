@@ -20,7 +20,7 @@ mod values;
 mod working_hours;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{AttachmentId, CommentId, HolidayId, NotificationId, OfferId, RecurringPlanId, TimeOffId};
+pub use ids::{AttachmentId, CommentId, HolidayId, NotificationId, OfferId, OperationId, RecurringPlanId, TimeOffId};
 pub use ids::{CustomerId, OrderId, OrgId, ServiceTypeId, SessionId, SiteId, UserId, WebhookEndpointId};
 pub use paging::{Cursor, Page, PageLimit};
 pub use permissions::Permission;

@@ -42,6 +42,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "notifications", description = "The caller's in-app notifications"),
         (name = "webhooks", description = "Outgoing webhooks: signed order events to the organization's endpoints (admin)"),
         (name = "dashboard", description = "Organization-wide order counters (admin, dispatcher, manager)"),
+        (name = "operations", description = "Long operations: order exports, customer imports, broadcasts to technicians, with live progress and cancel"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldErrors))
 )]
@@ -77,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::notifications::routes::router())
         .merge(crate::webhooks::routes::router())
         .merge(crate::dashboard::routes::router())
+        .merge(crate::operations::routes::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -1,6 +1,7 @@
-//! The two job queues on Redis (apalis) and their workers: `announce` turns an order event into
-//! inbox entries and planned deliveries, `deliver` sends one delivery. PostgreSQL holds what is
-//! owed (outbox rows, pending deliveries), so a job Redis loses is handed over again by the relay.
+//! The job queues on Redis (apalis) and their workers: `announce` turns an order event into inbox
+//! entries and planned deliveries, `deliver` sends one delivery, `operations` works on a long
+//! operation (`crate::operations`). PostgreSQL holds what is owed (outbox rows, pending
+//! deliveries, unfinished operations), so a job Redis loses is handed over again by the relay.
 
 use super::deliveries::Due;
 use crate::state::AppState;
@@ -8,6 +9,7 @@ use anyhow::Context;
 use apalis::layers::retry::RetryPolicy;
 use apalis::prelude::*;
 use apalis_redis::{Config, RedisStorage};
+use domain::OperationId;
 use futures_util::stream;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -29,14 +31,22 @@ pub struct Deliver {
     pub delivery_id: Uuid,
 }
 
+/// Job: work on a long operation, chunk by chunk, for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operate {
+    pub operation_id: OperationId,
+}
+
 pub type AnnounceQueue = RedisStorage<Announce>;
 pub type DeliverQueue = RedisStorage<Deliver>;
+pub type OperationQueue = RedisStorage<Operate>;
 
-/// Both queues of this deployment (their Redis key prefix keeps deployments and tests apart).
+/// The queues of this deployment (their Redis key prefix keeps deployments and tests apart).
 #[derive(Debug, Clone)]
 pub struct Queues {
     pub announce: AnnounceQueue,
     pub deliver: DeliverQueue,
+    pub operations: OperationQueue,
 }
 
 /// How often an idle worker asks Redis for jobs; by default apalis-redis asks only at each heartbeat.
@@ -47,6 +57,9 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const MISSED_HEARTBEATS: usize = 3;
 /// Jobs run at once per worker process and queue.
 const WORKER_CONCURRENCY: usize = 8;
+/// Long operations run at once per worker process: each is a stream of database transactions, so
+/// a few at a time leave the pool to the API.
+const OPERATION_CONCURRENCY: usize = 2;
 /// In-process attempts of a job beyond the first, for failures of our own (the database or Redis
 /// blinked). A delivery's own retries are scheduled in PostgreSQL, not here.
 const JOB_RETRIES: usize = 3;
@@ -64,7 +77,8 @@ impl Queues {
         };
         Ok(Self {
             announce: RedisStorage::new(connection.clone()).with_config(config("announce")),
-            deliver: RedisStorage::new(connection).with_config(config("deliver")),
+            deliver: RedisStorage::new(connection.clone()).with_config(config("deliver")),
+            operations: RedisStorage::new(connection).with_config(config("operations")),
         })
     }
 }
@@ -122,7 +136,14 @@ async fn deliver(job: Deliver, state: Data<AppState>, queues: Data<Queues>) -> R
     outcome
 }
 
-/// Runs both queues' workers until `stop` completes, then finishes the jobs in flight.
+async fn operate(job: Operate, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
+    let mut queues = (*queues).clone();
+    let outcome = crate::operations::runner::run(&state, &mut queues, job.operation_id).await.map_err(Into::into);
+    job_outcome("operations", &outcome);
+    outcome
+}
+
+/// Runs the queues' workers until `stop` completes, then finishes the jobs in flight.
 pub async fn run_workers(
     state: AppState,
     queues: Queues,
@@ -137,11 +158,18 @@ pub async fn run_workers(
         .build(announce);
     let deliverer = WorkerBuilder::new(worker_name("deliver"))
         .backend(queues.deliver.clone().poll_with_interval(WORKER_POLL))
-        .data(state)
-        .data(queues)
+        .data(state.clone())
+        .data(queues.clone())
         .concurrency(WORKER_CONCURRENCY)
         .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
         .build(deliver);
+    let operator = WorkerBuilder::new(worker_name("operations"))
+        .backend(queues.operations.clone().poll_with_interval(WORKER_POLL))
+        .data(state)
+        .data(queues)
+        .concurrency(OPERATION_CONCURRENCY)
+        .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
+        .build(operate);
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         stop.await;
@@ -151,11 +179,13 @@ pub async fn run_workers(
         let _ = stopped.wait_for(|stopped| *stopped).await;
         Ok::<(), std::io::Error>(())
     };
-    // Boxed: two workers' futures inline would make every caller's future tens of kilobytes.
-    let (announced, delivered) = tokio::join!(
+    // Boxed: the workers' futures inline would make every caller's future tens of kilobytes.
+    let (announced, delivered, operated) = tokio::join!(
         Box::pin(announcer.run_until(until(stopped.clone()))),
-        Box::pin(deliverer.run_until(until(stopped)))
+        Box::pin(deliverer.run_until(until(stopped.clone()))),
+        Box::pin(operator.run_until(until(stopped)))
     );
     announced.map_err(|error| anyhow::anyhow!("the announce worker stopped: {error}"))?;
-    delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))
+    delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))?;
+    operated.map_err(|error| anyhow::anyhow!("the operations worker stopped: {error}"))
 }
