@@ -106,10 +106,10 @@ pub async fn import_customers(
     let rows = i64::try_from(parsed.rows()).unwrap_or(i64::MAX);
     let params = json!({ "bytes": file.len(), "rows": rows });
     let started = Box::pin(start(state, user, id, OperationKind::ImportCustomers, params, Some(rows))).await;
-    if started.is_err() {
-        if let Err(error) = state.storage.delete(&key).await {
-            tracing::warn!(%error, key = %key, "removing the upload of an import that did not start failed");
-        }
+    if started.is_err()
+        && let Err(error) = state.storage.delete(&key).await
+    {
+        tracing::warn!(%error, key = %key, "removing the upload of an import that did not start failed");
     }
     started
 }
@@ -188,7 +188,7 @@ pub async fn file(state: &AppState, user: &UserActor, id: OperationId) -> Result
     if operation.status != OperationStatus::Succeeded {
         return Err(OperationError::FileGone("the export has not made its file"));
     }
-    if !expires_at.is_some_and(|at| at > Utc::now()) || file.get("deleted_at").is_some() {
+    if expires_at.is_none_or(|at| at <= Utc::now()) || file.get("deleted_at").is_some() {
         return Err(OperationError::FileGone("the export's file has expired"));
     }
     let object = match state.storage.get(&export::file_key(user.org_id, id)).await {
