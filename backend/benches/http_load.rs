@@ -5,7 +5,10 @@
 //! Run by hand: `cargo bench -p fieldflow --bench http_load -- --scenario me --concurrency 32`.
 #![allow(clippy::print_stdout, reason = "a benchmark's output is its figures")]
 
+mod common;
+
 use anyhow::{Context, bail};
+use common::percentile_ms;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -289,11 +292,6 @@ async fn worker(
 }
 
 /// Nearest-rank percentile of sorted microseconds, in milliseconds.
-fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted_us.len() as f64).ceil() as usize;
-    sorted_us.get(rank.saturating_sub(1)).map_or(f64::NAN, |&us| us as f64 / 1000.0)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Arc::new(parse_args()?);

@@ -10,16 +10,9 @@ use sqlx::PgPool;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::TestApp;
+use support::{TestApp, database_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
-
-/// The URL of the fresh database `#[sqlx::test]` made for this test.
-fn database_url(db: &PgPool) -> String {
-    let server = std::env::var("DATABASE_URL").unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    format!("{base}/{}", db.connect_options().get_database().unwrap())
-}
 
 fn fieldflow(url: &str) -> Command {
     let mut command = Command::new(BIN);

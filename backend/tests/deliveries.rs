@@ -7,7 +7,10 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use fieldflow::notifications::relay;
+use domain::notifications::{Channel, preference_kinds};
+use domain::{Locale, OrgId, Role, UserId};
+use fieldflow::notifications::worded::{self, Worded, WordedFor};
+use fieldflow::notifications::{queues::Queues, relay};
 use fieldflow::state::AppState;
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
@@ -152,7 +155,8 @@ async fn preferences_choose_channels_and_quiet_hours_delay_messages(db: PgPool) 
     let initial = shop.app.get(path, Some(&shop.tech_a)).await;
     assert_eq!(initial.status, StatusCode::OK);
     let items = initial.body["preferences"].as_array().unwrap();
-    assert_eq!(items.len(), 17 * 3);
+    assert_eq!(items.len(), preference_kinds().count() * Channel::PERSONAL.len());
+    assert!(items.contains(&json!({ "kind": "broadcast", "channel": "telegram", "enabled": true })));
     assert!(items.contains(&json!({ "kind": "assign", "channel": "email", "enabled": false })));
     assert!(items.contains(&json!({ "kind": "assign", "channel": "telegram", "enabled": true })));
     assert_eq!(initial.body["quiet_hours"], Value::Null);
@@ -212,7 +216,7 @@ async fn preferences_choose_channels_and_quiet_hours_delay_messages(db: PgPool) 
 
     let off = shop.app.patch(path, Some(&shop.tech_a), json!({ "quiet_hours": null })).await;
     assert_eq!(off.body["quiet_hours"], Value::Null);
-    assert_eq!(off.body["preferences"].as_array().unwrap().len(), 17 * 3, "the other choices stay");
+    assert_eq!(off.body["preferences"], changed.body["preferences"], "the other choices stay");
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
@@ -281,7 +285,7 @@ async fn templates_are_overridden_checked_previewed_and_reverted(db: PgPool) {
     assert!(with_order.body["subject"].as_str().unwrap().contains(order["number"].as_str().unwrap()));
 
     let other = shop.app.with_org("Rival Repairs").await;
-    shop.app.with_user(other, domain::Role::Admin, "admin@rival.test").await;
+    shop.app.with_user(other, Role::Admin, "admin@rival.test").await;
     let rival = shop.app.token_for("admin@rival.test").await;
     let theirs = shop.app.get(list, Some(&rival)).await;
     assert!(theirs.body.as_array().unwrap().iter().all(|t| t["customized"] == false), "another organization's own");
@@ -349,7 +353,7 @@ async fn failures_are_retried_then_dead_lettered_logged_and_redriven(db: PgPool)
 
     let redrive = format!("/api/v1/notification-deliveries/{}/redrive", dead[0]["id"].as_str().unwrap());
     let other = shop.app.with_org("Rival Repairs").await;
-    shop.app.with_user(other, domain::Role::Admin, "admin@rival.test").await;
+    shop.app.with_user(other, Role::Admin, "admin@rival.test").await;
     let rival = shop.app.token_for("admin@rival.test").await;
     assert_eq!(shop.app.post(&redrive, Some(&rival), json!({})).await.status, StatusCode::NOT_FOUND);
     let theirs = shop.app.get("/api/v1/notification-deliveries", Some(&rival)).await;
@@ -402,4 +406,101 @@ async fn technicians_hear_on_telegram_only_of_their_own_orders_even_through_a_42
     let chats: Vec<i64> = telegram.received().iter().map(|m| m.chat_id).collect();
     assert!(!chats.contains(&1002), "technician B never hears of A's order: {chats:?}");
     assert_eq!(telegram.duplicates(|m| (m.chat_id, m.text.clone())), Vec::new());
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn worded_messages_reach_the_named_people_once_by_their_choices_and_can_be_withdrawn(db: PgPool) {
+    let telegram = support::telegram::FakeTelegram::start().await;
+    let shop = Shop::open_with(db.clone(), false, |settings| telegram.configure(settings)).await;
+    let state = &shop.app.state;
+    sqlx::query("UPDATE users SET telegram_user_id = CASE email WHEN 'a@acme.test' THEN 2001 ELSE 2002 END WHERE email IN ('a@acme.test', 'b@acme.test')")
+        .execute(&db)
+        .await
+        .unwrap();
+    let org: OrgId = sqlx::query_scalar("SELECT org_id FROM users WHERE email = 'a@acme.test'")
+        .fetch_one(&db)
+        .await
+        .map(OrgId)
+        .unwrap();
+    let other_org = shop.app.with_org("Rival Repairs").await;
+    let outsider = shop.app.with_user(other_org, Role::Technician, "spy@rival.test").await;
+    sqlx::query("UPDATE users SET telegram_user_id = 2003 WHERE email = 'spy@rival.test'").execute(&db).await.unwrap();
+    // Technician B keeps broadcasts out of Telegram, and sets quiet hours around now.
+    let b_prefs = json!({ "preferences": [{ "kind": "broadcast", "channel": "telegram", "enabled": false },
+                                          { "kind": "broadcast", "channel": "email", "enabled": true }] });
+    let changed = shop.app.patch("/api/v1/me/notification-preferences", Some(&shop.tech_b), b_prefs).await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    let zone: String =
+        sqlx::query_scalar("SELECT time_zone FROM users WHERE email = 'b@acme.test'").fetch_one(&db).await.unwrap();
+    let now = chrono::Utc::now().with_timezone(&zone.parse::<chrono_tz::Tz>().unwrap());
+    let hm = |t: chrono::DateTime<chrono_tz::Tz>| t.format("%H:%M").to_string();
+    let quiet = json!({ "quiet_hours": { "start": hm(now - chrono::Duration::hours(1)), "end": hm(now + chrono::Duration::hours(1)) } });
+    assert_eq!(
+        shop.app.patch("/api/v1/me/notification-preferences", Some(&shop.tech_b), quiet).await.status,
+        StatusCode::OK
+    );
+
+    let message = |subject: &str| Worded {
+        subject: subject.into(),
+        body: "Road closed <b>north</b>\nUse the ring road".into(),
+        link: None,
+    };
+    let user = |id: &str| UserId(id.parse().unwrap());
+    let to = vec![
+        WordedFor { user: user(&shop.tech_a_id), locale: Locale::En, message: message("Heads up") },
+        WordedFor { user: user(&shop.tech_b_id), locale: Locale::Ru, message: message("Внимание") },
+        WordedFor { user: outsider, locale: Locale::En, message: message("Heads up") },
+    ];
+    let mut queues = Queues::connect(state).await.unwrap();
+    let source = format!("broadcast:{}", uuid::Uuid::now_v7());
+    let added = worded::send_worded(state, &mut queues.deliver, org, &source, "broadcast", &to).await.unwrap();
+    // A: inbox + Telegram; B: inbox + email (waiting for quiet hours); the outsider: nothing.
+    assert_eq!(added, 4);
+    assert_eq!(
+        worded::send_worded(state, &mut queues.deliver, org, &source, "broadcast", &to).await.unwrap(),
+        0,
+        "repeating adds nothing"
+    );
+    assert!(
+        worded::send_worded(state, &mut queues.deliver, org, &source, "assign", &to).await.is_err(),
+        "order kinds are worded from events"
+    );
+
+    let _stop = start_jobs(state);
+    let sent = telegram.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(sent[0].chat_id, 2001);
+    assert!(sent[0].text.starts_with("<b>Heads up</b>\nRoad closed &lt;b&gt;north&lt;/b&gt;"), "{}", sent[0].text);
+    let inbox = shop.app.get("/api/v1/notifications", Some(&shop.tech_b)).await;
+    let items = inbox.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{:?}", inbox.body);
+    assert_eq!(
+        (&items[0]["kind"], &items[0]["subject"], &items[0]["order_id"]),
+        (&json!("broadcast"), &json!("Внимание"), &Value::Null)
+    );
+    let spy_inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1")
+        .bind(outsider.0)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(spy_inbox, 0, "another organization's people are passed over");
+
+    // B's email still waits for the quiet hours: withdrawing takes it back; A's sent one stays.
+    let waiting: (String, String) =
+        sqlx::query_as("SELECT channel, locale FROM deliveries WHERE source = $1 AND status = 'pending'")
+            .bind(&source)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(waiting, ("email".to_owned(), "ru".to_owned()));
+    assert_eq!(worded::withdraw(&db, other_org, &source).await.unwrap(), 0, "only the sender's organization withdraws");
+    assert_eq!(worded::withdraw(&db, org, &source).await.unwrap(), 1);
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT channel, status FROM deliveries WHERE source = $1 ORDER BY channel")
+            .bind(&source)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(statuses, [("email".to_owned(), "skipped".to_owned()), ("telegram".to_owned(), "sent".to_owned())]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(telegram.received().len(), 1, "B turned Telegram off for broadcasts and the outsider is not told");
 }

@@ -41,6 +41,15 @@ pub const NOTIFIED_KINDS: [&str; 17] = [
     "comment",
 ];
 
+/// Messages not about one order event, worded by whoever sends them (a dispatcher's broadcast, the
+/// daily summary); people choose their channels for these too.
+pub const WORDED_KINDS: [&str; 2] = ["broadcast", "daily_summary"];
+
+/// Every kind a person can turn on or off per channel: order events, then worded messages.
+pub fn preference_kinds() -> impl Iterator<Item = &'static str> {
+    NOTIFIED_KINDS.into_iter().chain(WORDED_KINDS)
+}
+
 /// The audience of an order event kind (an action's name, or `rescheduled`, `comment`, `offered`…).
 /// Kinds nobody needs to hear about (`created`, `updated`, checklist ticks, uploads) have none.
 pub fn audience(kind: &str) -> Audience {

@@ -80,18 +80,15 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
 }
 
 async fn send(state: &AppState, delivery: &Claimed) -> anyhow::Result<Outcome> {
-    let Some(event_id) = delivery.event_id else { return Ok(Outcome::Permanent("the delivery names no event".into())) };
-    match (Channel::parse(&delivery.channel), delivery.webhook_id) {
-        (Some(Channel::Webhook), Some(endpoint)) => {
+    match (Channel::parse(&delivery.channel), delivery.webhook_id, delivery.event_id) {
+        (Some(Channel::Webhook), Some(endpoint), Some(event_id)) => {
             Ok(match crate::webhooks::deliver_event(state, endpoint, event_id, delivery.id).await {
                 Ok(()) => Outcome::Sent,
                 Err(error) if error.is_retryable() => Outcome::Retry { after: None, error: error.message().to_owned() },
                 Err(error) => Outcome::Permanent(error.message().to_owned()),
             })
         }
-        (Some(channel @ (Channel::Telegram | Channel::Email)), _) => {
-            to_person(state, delivery, event_id, channel).await
-        }
+        (Some(channel @ (Channel::Telegram | Channel::Email)), None, _) => to_person(state, delivery, channel).await,
         _ => Ok(Outcome::Permanent(format!("cannot deliver on channel {:?}", delivery.channel))),
     }
 }
@@ -102,36 +99,123 @@ enum Address {
     Mailbox(String),
 }
 
-async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel: Channel) -> anyhow::Result<Outcome> {
-    let Some(facts) = repo::event_facts(&state.db, event_id).await? else {
-        return Ok(Outcome::Permanent("the event no longer exists".into()));
-    };
+/// The reader of a delivery: a member of staff, or a customer by email.
+struct Reader {
+    address: Address,
+    /// A member of staff's own zone; a customer reads times in the organization's.
+    zone: Option<Tz>,
+}
+
+impl Reader {
+    fn is_customer(&self) -> bool {
+        self.zone.is_none()
+    }
+}
+
+/// A message ready to go: its words, where its link leads, and what can be done from it.
+struct Composed {
+    rendered: Rendered,
+    link: String,
+    buttons: Vec<Vec<InlineButton>>,
+}
+
+async fn to_person(state: &AppState, delivery: &Claimed, channel: Channel) -> anyhow::Result<Outcome> {
     let locale = Locale::parse(&delivery.locale).unwrap_or(Locale::En);
-    let (address, zone, for_customer) = match (delivery.user_id, &delivery.email) {
-        (Some(user), _) => {
-            let Some(reader) = repo::user_address(&state.db, user, &delivery.kind, channel).await? else {
-                return Ok(Outcome::Skipped("the person no longer exists"));
-            };
-            if !reader.active || !reader.wants {
-                return Ok(Outcome::Skipped("turned off by the recipient"));
-            }
-            let address = match (channel, reader.telegram_user_id) {
-                (Channel::Telegram, Some(chat)) => Address::Chat(chat),
-                (Channel::Telegram, None) => return Ok(Outcome::Skipped("no linked Telegram account")),
-                _ => Address::Mailbox(reader.email),
-            };
-            (address, reader.time_zone, false)
-        }
-        (None, Some(email)) => {
-            if repo::customer_unsubscribed(&state.db, delivery.org_id, email, &delivery.kind).await? {
-                return Ok(Outcome::Skipped("unsubscribed"));
-            }
-            (Address::Mailbox(email.clone()), facts.org_time_zone.clone(), true)
-        }
-        (None, None) => return Ok(Outcome::Permanent("the delivery names no recipient".into())),
+    let reader = match reader(state, delivery, channel).await? {
+        Ok(reader) => reader,
+        Err(outcome) => return Ok(outcome),
     };
-    let zone: Tz = zone.parse().unwrap_or(Tz::UTC);
-    let link = if for_customer {
+    let composed = match compose(state, delivery, &reader, locale).await? {
+        Ok(composed) => composed,
+        Err(outcome) => return Ok(outcome),
+    };
+    let Composed { rendered, link, buttons } = composed;
+    Ok(match reader.address {
+        Address::Chat(chat) => {
+            let mut text = format!("<b>{}</b>\n{}", escape(&rendered.subject), escape(&rendered.text));
+            if !link.is_empty() {
+                text.push_str(&format!("\n{}", escape(&link)));
+            }
+            let message = TelegramMessage { chat_id: chat, text, buttons, photo_url: None };
+            match state.telegram.send(&message).await {
+                Ok(()) => Outcome::Sent,
+                Err(TelegramError::RetryLater(after)) => {
+                    Outcome::Retry { after: Some(after), error: "Telegram asked to wait".into() }
+                }
+                Err(TelegramError::Permanent(error)) => Outcome::Permanent(format!("Telegram: {error}")),
+                Err(TelegramError::Transient(error)) => {
+                    Outcome::Retry { after: None, error: format!("Telegram: {error:#}") }
+                }
+            }
+        }
+        Address::Mailbox(to) => {
+            let unsubscribe = unsubscribe::url(state, delivery.id);
+            let label = templates::unsubscribe_label(locale);
+            let html = templates::html(&rendered, locale, &link, unsubscribe.as_deref().map(|url| (label, url)));
+            let mut body = format!("{}\n", rendered.text);
+            if !link.is_empty() {
+                body.push_str(&format!("\n{link}\n"));
+            }
+            if let Some(url) = &unsubscribe {
+                body.push_str(&format!("\n{label}: {url}\n"));
+            }
+            let mail = Mail { to, subject: rendered.subject, body, html: Some(html), unsubscribe_url: unsubscribe };
+            match state.mailer.send(mail).await {
+                Ok(()) => Outcome::Sent,
+                Err(MailError::Permanent(error)) => Outcome::Permanent(error),
+                Err(MailError::Transient(error)) => Outcome::Retry { after: None, error },
+            }
+        }
+    })
+}
+
+/// Finds the delivery's reader, or the outcome when they can no longer be told (gone, turned this
+/// off, unsubscribed, no address on this channel).
+async fn reader(state: &AppState, delivery: &Claimed, channel: Channel) -> anyhow::Result<Result<Reader, Outcome>> {
+    Ok(match (delivery.user_id, &delivery.email) {
+        (Some(user), _) => {
+            let Some(person) = repo::user_address(&state.db, user, &delivery.kind, channel).await? else {
+                return Ok(Err(Outcome::Skipped("the person no longer exists")));
+            };
+            if !person.active || !person.wants {
+                return Ok(Err(Outcome::Skipped("turned off by the recipient")));
+            }
+            let address = match (channel, person.telegram_user_id) {
+                (Channel::Telegram, Some(chat)) => Address::Chat(chat),
+                (Channel::Telegram, None) => return Ok(Err(Outcome::Skipped("no linked Telegram account"))),
+                _ => Address::Mailbox(person.email),
+            };
+            Ok(Reader { address, zone: Some(person.time_zone.parse().unwrap_or(Tz::UTC)) })
+        }
+        (None, Some(email))
+            if repo::customer_unsubscribed(&state.db, delivery.org_id, email, &delivery.kind).await? =>
+        {
+            Err(Outcome::Skipped("unsubscribed"))
+        }
+        (None, Some(email)) => Ok(Reader { address: Address::Mailbox(email.clone()), zone: None }),
+        (None, None) => Err(Outcome::Permanent("the delivery names no recipient".into())),
+    })
+}
+
+/// Words the message: as its sender did, or from the order event with the organization's template.
+async fn compose(
+    state: &AppState,
+    delivery: &Claimed,
+    reader: &Reader,
+    locale: Locale,
+) -> anyhow::Result<Result<Composed, Outcome>> {
+    if let (Some(subject), Some(body)) = (&delivery.subject, &delivery.body) {
+        let rendered = Rendered { subject: subject.clone(), text: body.clone() };
+        return Ok(Ok(Composed { rendered, link: delivery.link.clone().unwrap_or_default(), buttons: Vec::new() }));
+    }
+    let Some(event_id) = delivery.event_id else {
+        return Ok(Err(Outcome::Permanent("the delivery names no event and no message".into())));
+    };
+    let Some(facts) = repo::event_facts(&state.db, event_id).await? else {
+        return Ok(Err(Outcome::Permanent("the event no longer exists".into())));
+    };
+    let zone = reader.zone.unwrap_or_else(|| facts.org_time_zone.parse().unwrap_or(Tz::UTC));
+    let link = if reader.is_customer() {
         format!("{}/t/{}", public_url(state), facts.tracking_token)
     } else {
         format!("{}/orders/{}", public_url(state), facts.order_id.0)
@@ -150,40 +234,10 @@ async fn to_person(state: &AppState, delivery: &Claimed, event_id: i64, channel:
     };
     let rendered = match word(state, delivery.org_id, &delivery.kind, locale, &message_facts).await? {
         Ok(rendered) => rendered,
-        Err(error) => return Ok(Outcome::Permanent(error)),
+        Err(error) => return Ok(Err(Outcome::Permanent(error))),
     };
-    Ok(match address {
-        Address::Chat(chat) => {
-            let buttons = if for_customer { Vec::new() } else { buttons(&delivery.kind, facts.order_id.0, locale) };
-            let text = format!("<b>{}</b>\n{}\n{}", escape(&rendered.subject), escape(&rendered.text), escape(&link));
-            let message = TelegramMessage { chat_id: chat, text, buttons, photo_url: None };
-            match state.telegram.send(&message).await {
-                Ok(()) => Outcome::Sent,
-                Err(TelegramError::RetryLater(after)) => {
-                    Outcome::Retry { after: Some(after), error: "Telegram asked to wait".into() }
-                }
-                Err(TelegramError::Permanent(error)) => Outcome::Permanent(format!("Telegram: {error}")),
-                Err(TelegramError::Transient(error)) => {
-                    Outcome::Retry { after: None, error: format!("Telegram: {error:#}") }
-                }
-            }
-        }
-        Address::Mailbox(to) => {
-            let unsubscribe = unsubscribe::url(state, delivery.id);
-            let label = templates::unsubscribe_label(locale);
-            let html = templates::html(&rendered, locale, &link, unsubscribe.as_deref().map(|url| (label, url)));
-            let mut body = format!("{}\n\n{link}\n", rendered.text);
-            if let Some(url) = &unsubscribe {
-                body.push_str(&format!("\n{label}: {url}\n"));
-            }
-            let mail = Mail { to, subject: rendered.subject, body, html: Some(html), unsubscribe_url: unsubscribe };
-            match state.mailer.send(mail).await {
-                Ok(()) => Outcome::Sent,
-                Err(MailError::Permanent(error)) => Outcome::Permanent(error),
-                Err(MailError::Transient(error)) => Outcome::Retry { after: None, error },
-            }
-        }
-    })
+    let buttons = if reader.is_customer() { Vec::new() } else { buttons(&delivery.kind, facts.order_id.0, locale) };
+    Ok(Ok(Composed { rendered, link, buttons }))
 }
 
 fn public_url(state: &AppState) -> &str {

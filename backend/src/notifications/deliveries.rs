@@ -1,6 +1,7 @@
 //! SQL of the deliveries: the record of every message owed to someone on Telegram, by email or to a
 //! webhook, which the deliver jobs work through and admins read as the delivery log.
 
+use super::worded::Worded;
 use chrono::{DateTime, Utc};
 use domain::api::notifications::{DeliveryStatus, DeliveryView};
 use domain::notifications::Channel;
@@ -17,6 +18,8 @@ pub struct Planned {
     pub locale: Locale,
     /// Now, or the end of the recipient's quiet hours.
     pub due: DateTime<Utc>,
+    /// The message as its sender worded it; `None` for an order event, worded at send time.
+    pub worded: Option<Worded>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,14 +46,16 @@ pub fn event_source(event_id: i64) -> String {
     format!("event:{event_id}")
 }
 
-/// Stores the planned deliveries of one source that do not exist yet; a repeated announce adds none.
-pub async fn plan(
-    db: impl PgExecutor<'_>,
-    org: OrgId,
-    event_id: i64,
-    kind: &str,
-    planned: &[Planned],
-) -> sqlx::Result<u64> {
+/// What planned deliveries tell: an order event, or messages worded already, under one `source`.
+#[derive(Debug, Clone, Copy)]
+pub struct Told<'a> {
+    pub source: &'a str,
+    pub event_id: Option<i64>,
+    pub kind: &'a str,
+}
+
+/// Stores the planned deliveries of one source that do not exist yet; a repeated plan adds none.
+pub async fn plan(db: impl PgExecutor<'_>, org: OrgId, told: Told<'_>, planned: &[Planned]) -> sqlx::Result<u64> {
     let ids: Vec<Uuid> = planned.iter().map(|_| Uuid::now_v7()).collect();
     let channels: Vec<&str> = planned.iter().map(|p| p.channel.as_str()).collect();
     let users: Vec<Option<Uuid>> =
@@ -62,17 +67,22 @@ pub async fn plan(
     let recipients: Vec<String> = planned.iter().map(|p| p.to.key()).collect();
     let locales: Vec<&str> = planned.iter().map(|p| p.locale.as_str()).collect();
     let due: Vec<DateTime<Utc>> = planned.iter().map(|p| p.due).collect();
+    let subjects: Vec<Option<&str>> = planned.iter().map(|p| p.worded.as_ref().map(|w| w.subject.as_str())).collect();
+    let bodies: Vec<Option<&str>> = planned.iter().map(|p| p.worded.as_ref().map(|w| w.body.as_str())).collect();
+    let links: Vec<Option<&str>> = planned.iter().map(|p| p.worded.as_ref().and_then(|w| w.link.as_deref())).collect();
     let done = sqlx::query!(
         "INSERT INTO deliveries (id, org_id, source, event_id, kind, channel, user_id, email, webhook_id, recipient,
-                                 locale, next_attempt_at)
-         SELECT d.id, $1, $2, $3, $4, d.channel, d.user_id, d.email, d.webhook_id, d.recipient, d.locale, d.due
+                                 locale, next_attempt_at, subject, body, link)
+         SELECT d.id, $1, $2, $3, $4, d.channel, d.user_id, d.email, d.webhook_id, d.recipient, d.locale, d.due,
+                d.subject, d.body, d.link
          FROM UNNEST($5::uuid[], $6::text[], $7::uuid[], $8::text[], $9::uuid[], $10::text[], $11::text[],
-                     $12::timestamptz[]) AS d(id, channel, user_id, email, webhook_id, recipient, locale, due)
+                     $12::timestamptz[], $13::text[], $14::text[], $15::text[])
+              AS d(id, channel, user_id, email, webhook_id, recipient, locale, due, subject, body, link)
          ON CONFLICT (source, channel, recipient) DO NOTHING",
         org.0,
-        event_source(event_id),
-        event_id,
-        kind,
+        told.source,
+        told.event_id,
+        told.kind,
         &ids,
         &channels as &[&str],
         &users as &[Option<Uuid>],
@@ -81,6 +91,9 @@ pub async fn plan(
         &recipients,
         &locales as &[&str],
         &due,
+        &subjects as &[Option<&str>],
+        &bodies as &[Option<&str>],
+        &links as &[Option<&str>],
     )
     .execute(db)
     .await?;
@@ -94,15 +107,28 @@ pub struct Due {
     pub at: DateTime<Utc>,
 }
 
-/// The pending deliveries of an event, to hand to the queue (again, if the announce job repeats).
-pub async fn pending_of_event(db: impl PgExecutor<'_>, event_id: i64) -> sqlx::Result<Vec<Due>> {
+/// The pending deliveries of a source, to hand to the queue (again, if the planning job repeats).
+pub async fn pending_of_source(db: impl PgExecutor<'_>, source: &str) -> sqlx::Result<Vec<Due>> {
     sqlx::query_as!(
         Due,
-        r#"SELECT id, next_attempt_at AS at FROM deliveries WHERE event_id = $1 AND status = 'pending' ORDER BY id"#,
-        event_id
+        r#"SELECT id, next_attempt_at AS at FROM deliveries WHERE source = $1 AND status = 'pending' ORDER BY id"#,
+        source
     )
     .fetch_all(db)
     .await
+}
+
+/// Takes back what of a source is not sent yet and no worker holds (a cancelled broadcast).
+pub async fn withdraw(db: impl PgExecutor<'_>, org: OrgId, source: &str) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "UPDATE deliveries SET status = 'skipped', last_error = 'withdrawn by its sender', updated_at = now()
+         WHERE org_id = $1 AND source = $2 AND status = 'pending' AND (leased_until IS NULL OR leased_until < now())",
+        org.0,
+        source,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Pending deliveries whose job should have run more than `grace` ago and that no worker holds:
@@ -138,6 +164,9 @@ pub struct Claimed {
     pub locale: String,
     /// Counting this one.
     pub attempts: i32,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub link: Option<String>,
 }
 
 /// Why a delivery could not be claimed.
@@ -161,7 +190,7 @@ pub async fn claim(db: &sqlx::PgPool, id: Uuid, lease: Duration) -> sqlx::Result
            WHERE id = $1 AND status = 'pending' AND next_attempt_at <= now() + interval '1 second'
              AND (leased_until IS NULL OR leased_until < now())
            RETURNING id, org_id AS "org_id: OrgId", event_id, kind, channel, user_id AS "user_id: UserId", email,
-                     webhook_id, locale, attempts"#,
+                     webhook_id, locale, attempts, subject, body, link"#,
         id,
         lease.as_secs_f64(),
     )

@@ -4,6 +4,7 @@
 //! deliveries, unfinished operations), so a job Redis loses is handed over again by the relay.
 
 use super::deliveries::Due;
+use crate::config::Settings;
 use crate::state::AppState;
 use anyhow::Context;
 use apalis::layers::retry::RetryPolicy;
@@ -50,13 +51,13 @@ pub struct Queues {
 }
 
 /// How often an idle worker asks Redis for jobs; by default apalis-redis asks only at each heartbeat.
-const WORKER_POLL: Duration = Duration::from_millis(50);
+pub const WORKER_POLL: Duration = Duration::from_millis(50);
 /// A worker proves it lives this often; after this many missed beats, another worker takes over the
 /// jobs it held (a crashed process's jobs are resumed about 15 s later).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const MISSED_HEARTBEATS: usize = 3;
 /// Jobs run at once per worker process and queue.
-const WORKER_CONCURRENCY: usize = 8;
+pub const WORKER_CONCURRENCY: usize = 8;
 /// Long operations run at once per worker process: each is a stream of database transactions, so
 /// a few at a time leave the pool to the API.
 const OPERATION_CONCURRENCY: usize = 2;
@@ -69,18 +70,21 @@ impl Queues {
         let connection = apalis_redis::connect(state.settings.redis_url.expose_secret())
             .await
             .context("connecting the job queues to Redis (FIELDFLOW_REDIS_URL)")?;
-        let config = |name: &str| {
-            Config::default()
-                .queue(format!("{}{name}", state.settings.redis_key_prefix))
-                .heartbeat_interval(HEARTBEAT)
-                .missed_heartbeats(MISSED_HEARTBEATS)
-        };
         Ok(Self {
-            announce: RedisStorage::new(connection.clone()).with_config(config("announce")),
-            deliver: RedisStorage::new(connection.clone()).with_config(config("deliver")),
-            operations: RedisStorage::new(connection).with_config(config("operations")),
+            announce: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "announce")),
+            deliver: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "deliver")),
+            operations: RedisStorage::new(connection).with_config(queue_config(&state.settings, "operations")),
         })
     }
+}
+
+/// How every queue of this deployment is set up: its key under the deployment's prefix, and how
+/// its workers prove they live.
+pub fn queue_config(settings: &Settings, name: &str) -> Config {
+    Config::default()
+        .queue(format!("{}{name}", settings.redis_key_prefix))
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(MISSED_HEARTBEATS)
 }
 
 /// Jobs waiting in a queue's sorted set: due ones and scheduled ones.

@@ -120,8 +120,23 @@ pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + '
         }
     };
     let relay = run_relay(state.clone(), queues.clone(), until_stopped(stopped.clone()));
+    let workers = async {
+        // A worker ends when its Redis connection fails (Redis restarted, say); new ones take over
+        // once Redis answers, and the relay's sweep hands over the jobs Redis lost.
+        loop {
+            let worked = queues::run_workers(state.clone(), queues.clone(), until_stopped(stopped.clone())).await;
+            if *stopped.borrow() {
+                return worked;
+            }
+            let error = worked.err().map(|error| format!("{error:#}")).unwrap_or_default();
+            tracing::warn!(error, "the job workers stopped; starting new ones");
+            tokio::select! {
+                () = tokio::time::sleep(RELAY_RETRY) => {}
+                () = until_stopped(stopped.clone()) => return Ok(()),
+            }
+        }
+    };
     let expiry = crate::operations::service::run_file_expiry(state.clone(), until_stopped(stopped.clone()));
-    let workers = queues::run_workers(state, queues, until_stopped(stopped));
     let ((), (), worked) = tokio::join!(relay, expiry, workers);
     worked
 }

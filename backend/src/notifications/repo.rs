@@ -1,5 +1,6 @@
 //! SQL of the outbox, the in-app inbox, recipients and their preferences, and message templates.
 
+use super::worded::WordedFor;
 use chrono::{DateTime, NaiveTime, Utc};
 use domain::api::notifications::NotificationView;
 use domain::notifications::Channel;
@@ -73,6 +74,8 @@ pub struct RecipientQuery<'a> {
     pub office: bool,
     pub technician: Option<UserId>,
     pub offered: &'a [Uuid],
+    /// People named by whoever sends (a broadcast's technicians, a summary's office), whatever their role.
+    pub named: &'a [Uuid],
 }
 
 /// A person to tell, with where and when they want to hear about this kind of event.
@@ -100,7 +103,7 @@ pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> 
            FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.kind = $6
            WHERE u.org_id = $1 AND u.status = 'active' AND u.id IS DISTINCT FROM $2
              AND (($3 AND u.role IN ('admin', 'dispatcher'))
-                  OR (u.role = 'technician' AND (u.id = $4 OR u.id = ANY($5))))
+                  OR (u.role = 'technician' AND (u.id = $4 OR u.id = ANY($5))) OR u.id = ANY($10))
            GROUP BY u.id
            ORDER BY u.id"#,
         query.org.0,
@@ -112,6 +115,7 @@ pub async fn recipients(db: impl PgExecutor<'_>, query: &RecipientQuery<'_>) -> 
         Channel::InApp.on_by_default(),
         Channel::Telegram.on_by_default(),
         Channel::Email.on_by_default(),
+        query.named,
     )
     .fetch_all(db)
     .await
@@ -383,6 +387,38 @@ pub async fn store_in_app(db: impl PgExecutor<'_>, org: OrgId, event: i64, users
     Ok(done.rows_affected())
 }
 
+/// Puts a worded message in its readers' inboxes, once per (source, reader).
+pub async fn store_worded_in_app(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    source: &str,
+    kind: &str,
+    to: &[&WordedFor],
+) -> sqlx::Result<u64> {
+    let ids: Vec<Uuid> = to.iter().map(|_| Uuid::now_v7()).collect();
+    let users: Vec<Uuid> = to.iter().map(|w| w.user.0).collect();
+    let subjects: Vec<&str> = to.iter().map(|w| w.message.subject.as_str()).collect();
+    let bodies: Vec<&str> = to.iter().map(|w| w.message.body.as_str()).collect();
+    let links: Vec<Option<&str>> = to.iter().map(|w| w.message.link.as_deref()).collect();
+    let done = sqlx::query!(
+        "INSERT INTO notifications (id, org_id, user_id, source, kind, subject, body, link)
+         SELECT id, $1, user_id, $2, $3, subject, body, link
+         FROM UNNEST($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[]) AS u(id, user_id, subject, body, link)
+         ON CONFLICT (source, user_id) DO NOTHING",
+        org.0,
+        source,
+        kind,
+        &ids,
+        &users,
+        &subjects as &[&str],
+        &bodies as &[&str],
+        &links as &[Option<&str>],
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// A user's inbox, newest first, before the cursor.
 pub async fn inbox(
     db: impl PgExecutor<'_>,
@@ -393,11 +429,12 @@ pub async fn inbox(
 ) -> sqlx::Result<Vec<NotificationView>> {
     sqlx::query_as!(
         NotificationView,
-        r#"SELECT n.id AS "id: NotificationId", e.kind, e.order_id AS "order_id: OrderId", o.number AS order_number,
-                  o.title AS order_title, e.actor_user_id AS "actor_user_id: UserId", n.created_at, n.read_at
+        r#"SELECT n.id AS "id: NotificationId", COALESCE(e.kind, n.kind) AS "kind!",
+                  e.order_id AS "order_id?: OrderId", o.number AS "order_number?", o.title AS "order_title?",
+                  e.actor_user_id AS "actor_user_id: UserId", n.subject, n.body, n.link, n.created_at, n.read_at
            FROM notifications n
-           JOIN order_events e ON e.id = n.event_id
-           JOIN orders o ON o.org_id = e.org_id AND o.id = e.order_id
+           LEFT JOIN order_events e ON e.id = n.event_id
+           LEFT JOIN orders o ON o.org_id = e.org_id AND o.id = e.order_id
            WHERE n.user_id = $1 AND (NOT $2 OR n.read_at IS NULL) AND ($3::uuid IS NULL OR n.id < $3)
            ORDER BY n.id DESC
            LIMIT $4"#,

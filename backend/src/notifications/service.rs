@@ -1,10 +1,11 @@
 //! Who is told about an order event and how; each person's inbox and preferences; an
 //! organization's templates and delivery log.
 
-use super::deliveries::{self, Addressee, Planned};
+use super::deliveries::{self, Addressee, Planned, Told};
 use super::queues::{self, DeliverQueue};
 use super::repo::{self, CustomTemplate, Recipient, RecipientQuery};
 use super::templates::{self, MessageFacts, Template};
+use super::worded::Worded;
 use crate::actor::{Actor, Forbidden, UserActor};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -14,7 +15,7 @@ use domain::api::notifications::{
     NotificationView, Preference, PreviewTemplate, PutTemplate, QuietHours, RenderedMessage, TemplateView, UnreadCount,
     UpdateNotificationPreferences,
 };
-use domain::notifications::{Channel, NOTIFIED_KINDS, audience, quiet_until};
+use domain::notifications::{Channel, NOTIFIED_KINDS, audience, preference_kinds, quiet_until};
 use domain::{FieldError, FieldErrors, Locale, NotificationId, Page, PageLimit, Permission};
 use uuid::Uuid;
 
@@ -59,6 +60,7 @@ pub async fn announce(state: &AppState, queue: &mut DeliverQueue, event_id: i64)
         office: audience.office,
         technician: event.technician_id.filter(|_| audience.technician),
         offered: &offered,
+        named: &[],
     };
     let people = if audience.office || audience.technician || audience.offered {
         repo::recipients(&state.db, &query).await?
@@ -66,12 +68,12 @@ pub async fn announce(state: &AppState, queue: &mut DeliverQueue, event_id: i64)
         Vec::new()
     };
     let now = Utc::now();
-    let mut planned: Vec<Planned> = people.iter().flat_map(|person| personal_messages(person, now)).collect();
+    let mut planned: Vec<Planned> = people.iter().flat_map(|person| personal_messages(person, now, None)).collect();
     if audience.customer
         && let Some((email, locale)) = repo::customer_address(&state.db, event_id).await?
     {
         let locale = Locale::parse(&locale).unwrap_or(Locale::En);
-        planned.push(Planned { channel: Channel::Email, to: Addressee::Email(email), locale, due: now });
+        planned.push(Planned { channel: Channel::Email, to: Addressee::Email(email), locale, due: now, worded: None });
     }
     for endpoint in crate::webhooks::endpoints_for(&state.db, event.org_id, &event.kind).await? {
         planned.push(Planned {
@@ -79,22 +81,26 @@ pub async fn announce(state: &AppState, queue: &mut DeliverQueue, event_id: i64)
             to: Addressee::Webhook(endpoint),
             locale: Locale::En,
             due: now,
+            worded: None,
         });
     }
     let in_app: Vec<_> = people.iter().filter(|person| person.in_app).map(|person| person.id).collect();
     let mut tx = state.db.begin().await?;
     repo::store_in_app(&mut *tx, event.org_id, event_id, &in_app).await?;
-    let added = deliveries::plan(&mut *tx, event.org_id, event_id, &event.kind, &planned).await?;
+    let source = deliveries::event_source(event_id);
+    let told = Told { source: &source, event_id: Some(event_id), kind: &event.kind };
+    let added = deliveries::plan(&mut *tx, event.org_id, told, &planned).await?;
     tx.commit().await?;
     // Pending deliveries of the event, including any an earlier run planned but could not queue.
-    let due = deliveries::pending_of_event(&state.db, event_id).await?;
+    let due = deliveries::pending_of_source(&state.db, &source).await?;
     queues::push_deliveries(queue, &due).await?;
     repo::finish_outbox(&state.db, event_id).await?;
     Ok(added)
 }
 
-/// The Telegram and email messages one person is owed, due after their quiet hours.
-fn personal_messages(person: &Recipient, now: DateTime<Utc>) -> Vec<Planned> {
+/// The Telegram and email messages one person is owed, due after their quiet hours; `worded` is the
+/// message itself when its sender worded it.
+pub(super) fn personal_messages(person: &Recipient, now: DateTime<Utc>, worded: Option<&Worded>) -> Vec<Planned> {
     let zone: Tz = person.time_zone.parse().unwrap_or(Tz::UTC);
     let due = match (person.quiet_hours_start, person.quiet_hours_end) {
         (Some(start), Some(end)) => quiet_until(now, zone, start, end).unwrap_or(now),
@@ -106,7 +112,7 @@ fn personal_messages(person: &Recipient, now: DateTime<Utc>) -> Vec<Planned> {
     wanted
         .into_iter()
         .filter(|(_, wanted)| *wanted)
-        .map(|(channel, _)| Planned { channel, to: Addressee::User(person.id), locale, due })
+        .map(|(channel, _)| Planned { channel, to: Addressee::User(person.id), locale, due, worded: worded.cloned() })
         .collect()
 }
 
@@ -151,9 +157,8 @@ pub async fn mark_all_read(state: &AppState, user: &UserActor) -> Result<UnreadC
 pub async fn preferences(state: &AppState, user: &UserActor) -> Result<NotificationPreferences, NotificationError> {
     let stored = repo::preferences(&state.db, user.user_id).await?;
     let (start, end) = repo::quiet_hours(&state.db, user.user_id).await?;
-    let preferences = NOTIFIED_KINDS
-        .iter()
-        .flat_map(|kind| Channel::PERSONAL.map(|channel| (*kind, channel)))
+    let preferences = preference_kinds()
+        .flat_map(|kind| Channel::PERSONAL.map(|channel| (kind, channel)))
         .map(|(kind, channel)| {
             let stored = stored.iter().find(|(k, c, _)| k == kind && c == channel.as_str());
             let enabled = stored.map_or(channel.on_by_default(), |(_, _, enabled)| *enabled);
@@ -171,8 +176,8 @@ pub async fn update_preferences(
 ) -> Result<NotificationPreferences, NotificationError> {
     let mut errors = FieldErrors::default();
     for (index, preference) in update.preferences.iter().enumerate() {
-        if !NOTIFIED_KINDS.contains(&preference.kind.as_str()) {
-            let names = NOTIFIED_KINDS.join(", ");
+        if !preference_kinds().any(|kind| kind == preference.kind) {
+            let names = preference_kinds().collect::<Vec<_>>().join(", ");
             errors.add(
                 &format!("preferences[{index}].kind"),
                 FieldError::new("invalid_kind", format!("must be one of {names}")),

@@ -93,7 +93,7 @@ pub async fn step(
     }
     if operation.cancel_requested {
         if operation.kind == OperationKind::Broadcast {
-            broadcast::withdraw(state, &operation).await?;
+            broadcast::withdraw(&mut tx, &operation).await?;
         }
         repo::finish(&mut tx, id, OperationStatus::Cancelled, None).await?;
         tx.commit().await?;

@@ -58,6 +58,13 @@ pub fn test_settings(smtp: &SmtpSink) -> Settings {
     Settings { smtp_url: format!("smtp://{}", smtp.addr).into(), trust_proxy_headers: true, ..redis_settings() }
 }
 
+/// The URL of the fresh database `#[sqlx::test]` made for this test, for a child process.
+pub fn database_url(db: &PgPool) -> String {
+    let server = std::env::var("DATABASE_URL").unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{}", db.connect_options().get_database().unwrap())
+}
+
 /// The defaults with the test Redis (`FIELDFLOW_REDIS_URL` if set) and a key prefix of their own.
 pub fn redis_settings() -> Settings {
     let defaults = Settings::default();

@@ -57,6 +57,8 @@ struct Shared {
     scripted: Mutex<Vec<Scripted>>,
     last_message_id: AtomicI64,
     arrived: Notify,
+    /// Chats whose next message is taken but never answered, as when the sender dies mid-request.
+    held: Mutex<Vec<i64>>,
 }
 
 /// The server runs until this is dropped.
@@ -75,9 +77,14 @@ impl Drop for FakeTelegram {
 
 impl FakeTelegram {
     pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a given address, for a server process started before it (the notification benchmark).
+    pub async fn start_on(address: &str) -> Self {
         let shared = Arc::new(Shared::default());
         let router = Router::new().route("/{bot}/{method}", any(handle)).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -150,6 +157,12 @@ impl FakeTelegram {
         });
     }
 
+    /// The next message to `chat_id` is delivered (Telegram took it) but its answer never comes:
+    /// the sender is left waiting, as one killed mid-request would be.
+    pub fn hold_next(&self, chat_id: i64) {
+        self.shared.held.lock().unwrap().push(chat_id);
+    }
+
     /// Keys that more than one delivered message shares, with their counts: for example
     /// `duplicates(|m| (m.chat_id, m.text.clone()))` after a worker was killed and restarted.
     pub fn duplicates<K: Ord>(&self, key: impl Fn(&SentMessage) -> K) -> Vec<(K, usize)> {
@@ -201,8 +214,16 @@ async fn handle(
             axum::Json(json!({ "ok": true, "result": message_json(&sent, message_id) })).into_response()
         }
     };
+    let held = {
+        let mut held = shared.held.lock().unwrap();
+        let index = held.iter().position(|chat| *chat == sent.chat_id && sent.status == 200);
+        index.map(|index| held.remove(index)).is_some()
+    };
     shared.requests.lock().unwrap().push(sent);
     shared.arrived.notify_waiters();
+    if held {
+        std::future::pending::<()>().await;
+    }
     response
 }
 

@@ -7,18 +7,23 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// One notification: what happened to which order, by whom. Clients word it in the reader's
-/// language from `kind`, as they do error codes.
+/// One notification. About an order event: what happened to which order, by whom; clients word it
+/// in the reader's language from `kind`, as they do error codes. A worded message (`broadcast`,
+/// `daily_summary`) has no order and carries its `subject`, `body` and `link` as its sender wrote them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationView {
     pub id: NotificationId,
-    /// The order event: an action's name (`assign`, `complete`…), `rescheduled`, `comment`, `offered`…
+    /// The order event (an action's name, `assign`, `complete`…, or `rescheduled`, `comment`,
+    /// `offered`…), or the worded message's kind.
     pub kind: String,
-    pub order_id: OrderId,
-    pub order_number: String,
-    pub order_title: String,
+    pub order_id: Option<OrderId>,
+    pub order_number: Option<String>,
+    pub order_title: Option<String>,
     pub actor_user_id: Option<UserId>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub link: Option<String>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
