@@ -367,3 +367,105 @@ async fn the_progress_stream_shows_growing_progress_and_ends_with_the_final_stat
     assert_eq!(seen, [(2, json!("running")), (4, json!("running")), (5, json!("succeeded"))]);
     assert!(events.next().await.is_none(), "the stream ends after the final status");
 }
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_broadcast_reaches_each_targeted_technician_once_and_no_other_organization(db: PgPool) {
+    let telegram = support::telegram::FakeTelegram::start().await;
+    let dir = std::env::temp_dir().join(format!("fieldflow-test-operations-{}", uuid::Uuid::now_v7()));
+    let shop = Shop::open_with(db.clone(), false, |settings| {
+        telegram.configure(settings);
+        settings.telegram_chat_interval_ms = 10;
+        settings.storage_dir = dir;
+        settings.operation_chunk_rows = 1;
+    })
+    .await;
+    let org: uuid::Uuid =
+        sqlx::query_scalar("SELECT org_id FROM users WHERE email = 'a@acme.test'").fetch_one(&db).await.unwrap();
+    shop.app.with_technician(domain::OrgId(org), "c@acme.test", &["washing_machines"], &["north"]).await;
+    let rival = other_admin(&shop).await;
+    let rival_org: uuid::Uuid =
+        sqlx::query_scalar("SELECT org_id FROM users WHERE email = 'admin@rival.test'").fetch_one(&db).await.unwrap();
+    let outsider = shop.app.with_technician(domain::OrgId(rival_org), "x@rival.test", &[], &["north"]).await;
+    sqlx::query(
+        "UPDATE users SET telegram_user_id = CASE email WHEN 'a@acme.test' THEN 1001 WHEN 'b@acme.test' THEN 1002
+                                              WHEN 'c@acme.test' THEN 1003 WHEN 'x@rival.test' THEN 2001
+                                              WHEN 'disp@acme.test' THEN 1009 END
+         WHERE email IN ('a@acme.test', 'b@acme.test', 'c@acme.test', 'x@rival.test', 'disp@acme.test')",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+
+    // Technicians start nothing; another organization's technician cannot be named.
+    let message = json!({ "subject": "Storm warning", "body": "Secure the ladders on the vans." });
+    let technician = shop.app.post("/api/v1/operations/broadcasts", Some(&shop.tech_a), message.clone()).await;
+    assert_eq!(technician.status, StatusCode::FORBIDDEN);
+    let named = json!({ "subject": "Hi", "body": "x", "technician_ids": [outsider] });
+    let stranger = shop.app.post("/api/v1/operations/broadcasts", Some(&shop.dispatcher), named).await;
+    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(stranger.body["error"]["details"]["fields"]["technician_ids"][0]["code"], "unknown_technician");
+    let rival_sends =
+        shop.app.post("/api/v1/operations/broadcasts", Some(&rival), json!({ "subject": "Rival", "body": "x" })).await;
+    assert_eq!(rival_sends.status, StatusCode::ACCEPTED, "{:?}", rival_sends.body);
+    let rival_id = rival_sends.body["id"].as_str().unwrap().to_owned();
+
+    let stop = start_jobs(&shop.app.state);
+    let started = shop.app.post("/api/v1/operations/broadcasts", Some(&shop.dispatcher), message).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{:?}", started.body);
+    assert_eq!(started.body["total"], 3);
+    let done = finished(&shop, &shop.dispatcher, started.body["id"].as_str().unwrap()).await;
+    assert_eq!((done["status"].as_str(), done["done"].as_i64()), (Some("succeeded"), Some(3)), "{done:?}");
+    let zoned = json!({ "subject": "North", "body": "Bridge closed.", "zone": "north" });
+    let zoned = shop.app.post("/api/v1/operations/broadcasts", Some(&shop.admin), zoned).await;
+    assert_eq!(zoned.body["total"], 2, "{:?}", zoned.body);
+    finished(&shop, &shop.admin, zoned.body["id"].as_str().unwrap()).await;
+    let sent = telegram.wait_for(6, Duration::from_secs(15)).await;
+    let mut chats: Vec<(i64, bool)> = sent.iter().map(|m| (m.chat_id, m.text.contains("Storm warning"))).collect();
+    chats.sort_unstable();
+    // A, B and C once with the storm warning; A and C once more for the north; the rival's own.
+    assert_eq!(chats, [(1001, false), (1001, true), (1002, true), (1003, false), (1003, true), (2001, false)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(telegram.received().len(), 6, "nothing more arrives");
+    assert_eq!(telegram.duplicates(|m| (m.chat_id, m.text.clone())), Vec::new());
+    assert!(!telegram.received().iter().any(|m| m.chat_id == 1009), "the office is not a recipient");
+    let inbox: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications WHERE kind = 'broadcast'").fetch_one(&db).await.unwrap();
+    assert_eq!(inbox, 6, "each told technician has it in the inbox too");
+    let rival_done = finished(&shop, &rival, &rival_id).await;
+    assert_eq!(rival_done["done"], 1);
+    let _ = stop.send(());
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn cancelling_a_broadcast_withdraws_what_is_not_sent(db: PgPool) {
+    let (shop, _dir) = shop(db.clone(), 1, 60).await;
+    sqlx::query("UPDATE users SET telegram_user_id = 1000 + ascii(email) WHERE role = 'technician'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let message = json!({ "subject": "Storm warning", "body": "Secure the ladders." });
+    let started = shop.app.post("/api/v1/operations/broadcasts", Some(&shop.dispatcher), message).await;
+    assert_eq!(started.body["total"], 2, "{:?}", started.body);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let operation = OperationId(id.parse().unwrap());
+    // One chunk plans the first technician's messages; no worker sends them yet.
+    let state = &shop.app.state;
+    let mut queues = Queues::connect(state).await.unwrap();
+    let (holder, _) = repo::claim(&state.db, operation, state.settings.job_lease()).await.unwrap().unwrap();
+    let mut memo = runner::Memo::default();
+    assert!(runner::step(state, &mut queues, operation, holder, &mut memo).await.unwrap());
+    let source = format!("broadcast:{id}");
+    let statuses = |db: PgPool, source: String| async move {
+        sqlx::query_scalar::<_, String>("SELECT status FROM deliveries WHERE source = $1 ORDER BY id")
+            .bind(source)
+            .fetch_all(&db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(statuses(db.clone(), source.clone()).await, ["pending"]);
+    shop.app.post(&format!("/api/v1/operations/{id}/cancel"), Some(&shop.dispatcher), json!({})).await;
+    assert!(!runner::step(state, &mut queues, operation, holder, &mut memo).await.unwrap());
+    let done = shop.app.get(&format!("/api/v1/operations/{id}"), Some(&shop.dispatcher)).await;
+    assert_eq!((done.body["status"].as_str(), done.body["done"].as_i64()), (Some("cancelled"), Some(1)));
+    assert_eq!(statuses(db, source).await, ["skipped"], "the unsent message was withdrawn");
+}
