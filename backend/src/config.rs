@@ -375,6 +375,12 @@ mod tests {
             Ok(())
         });
         Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_OPERATION_CHUNK_ROWS", "201");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_OPERATION_CHUNK_ROWS"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
             jail.set_env("FIELDFLOW_JWT_SECRET", "short");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_JWT_SECRET"), "{error}");
