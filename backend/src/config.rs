@@ -139,8 +139,11 @@ pub struct Settings {
     pub api_rate_limits: ApiRateLimits,
     /// Seconds a job may take before its work is handed over again: an outbox row relayed this long
     /// ago and not announced, a delivery claimed this long ago, or one overdue by this much (Redis
-    /// lost its job, or its worker died).
+    /// lost its job, or its worker died); also the lease of a long operation, renewed per chunk.
     pub job_lease_secs: u64,
+    /// Items a long operation works through per chunk (orders exported, customer rows imported,
+    /// technicians told); each chunk commits with its checkpoint, so this is also what a crash redoes.
+    pub operation_chunk_rows: u32,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -193,6 +196,7 @@ impl Default for Settings {
             push_allow_private_networks: false,
             api_rate_limits: ApiRateLimits { per_user_per_minute: 600, per_ip_per_minute: 1200 },
             job_lease_secs: 60,
+            operation_chunk_rows: 200,
         }
     }
 }
@@ -265,6 +269,9 @@ impl Settings {
         }
         if self.job_lease_secs == 0 {
             return Err(ConfigError("FIELDFLOW_JOB_LEASE_SECS must be at least 1".into()));
+        }
+        if !(1..=200).contains(&self.operation_chunk_rows) {
+            return Err(ConfigError("FIELDFLOW_OPERATION_CHUNK_ROWS must be 1 to 200".into()));
         }
         if self.password_hash_concurrency == 0 || self.database_max_connections == 0 {
             return Err(ConfigError(
@@ -404,6 +411,12 @@ mod tests {
             jail.set_env("FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE", "0");
             let error = Settings::load(None).unwrap_err().to_string();
             assert!(error.contains("FIELDFLOW_API_RATE_LIMITS__PER_USER_PER_MINUTE"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FIELDFLOW_OPERATION_CHUNK_ROWS", "201");
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("FIELDFLOW_OPERATION_CHUNK_ROWS"), "{error}");
             Ok(())
         });
         Jail::expect_with(|jail| {

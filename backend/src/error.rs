@@ -279,6 +279,22 @@ impl From<crate::events::EventStreamError> for AppError {
     }
 }
 
+impl From<crate::operations::OperationError> for AppError {
+    fn from(error: crate::operations::OperationError) -> Self {
+        use crate::operations::OperationError as E;
+        match error {
+            E::Auth(error) => error.into(),
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("operation"),
+            E::Finished(status) => Self::new(ErrorCode::OperationFinished, error.to_string())
+                .with_details(serde_json::json!({ "status": status })),
+            E::FileGone(_) => Self::new(ErrorCode::OperationFileGone, error.to_string()),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}
+
 impl From<crate::webhooks::EndpointError> for AppError {
     fn from(error: crate::webhooks::EndpointError) -> Self {
         use crate::webhooks::EndpointError as E;

@@ -19,6 +19,7 @@ pub mod http;
 pub mod mail;
 pub mod notifications;
 pub mod offers;
+pub mod operations;
 pub mod orders;
 pub mod orgs;
 pub mod periodic;

@@ -17,8 +17,9 @@ use support::shop::Shop;
 use support::telegram::FakeTelegram;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
-/// A short lease, so work a dead worker held is handed over within seconds.
-const LEASE_SECS: u64 = 2;
+/// A short lease, so work a dead worker held is handed over within seconds; longer than any one
+/// attempt takes on a loaded machine, or a slow attempt would be handed over while it still runs.
+const LEASE_SECS: u64 = 5;
 const CHAT_A: i64 = 4001;
 const CHAT_B: i64 = 4002;
 

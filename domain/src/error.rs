@@ -60,6 +60,10 @@ pub enum ErrorCode {
     NoCandidate,
     /// The organization already has as many webhook endpoints as it may have.
     WebhookLimitReached,
+    /// The operation has finished (succeeded, failed or was cancelled); `details.status` says how.
+    OperationFinished,
+    /// The operation's file is not there: it is not finished, or it expired and was deleted.
+    OperationFileGone,
     Internal,
     ServiceUnavailable,
 }
@@ -84,6 +88,8 @@ impl ErrorCode {
             SiteLimitReached => 409,
             OrderInvalidTransition | VersionConflict => 409,
             BookingConflict | TechnicianUnavailable | OfferClosed | NoCandidate => 409,
+            OperationFinished => 409,
+            OperationFileGone => 404,
             Internal => 500,
             ServiceUnavailable => 503,
         }

@@ -79,6 +79,10 @@ id_type!(
     RecurringPlanId
 );
 id_type!(
+    /// A long operation: an export, an import or a broadcast run as a background job.
+    OperationId
+);
+id_type!(
     /// A notification in a user's in-app inbox.
     NotificationId
 );

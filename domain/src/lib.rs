@@ -21,7 +21,8 @@ mod working_hours;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{
-    AttachmentId, CommentId, HolidayId, NotificationId, OfferId, PushSubscriptionId, RecurringPlanId, TimeOffId,
+    AttachmentId, CommentId, HolidayId, NotificationId, OfferId, OperationId, PushSubscriptionId, RecurringPlanId,
+    TimeOffId,
 };
 pub use ids::{CustomerId, OrderId, OrgId, ServiceTypeId, SessionId, SiteId, UserId, WebhookEndpointId};
 pub use paging::{Cursor, Page, PageLimit};

@@ -27,6 +27,12 @@ pub enum Permission {
     ManageWebhooks,
     /// The organization-wide order counters.
     ReadDashboard,
+    /// Export orders to a file (a long operation). Technicians cannot start operations.
+    ExportOrders,
+    /// Send a text to technicians (a long operation).
+    BroadcastToTechnicians,
+    /// See every long operation of the organization, not only one's own.
+    ReadAllOperations,
 }
 
 impl Role {
@@ -40,8 +46,13 @@ impl Role {
             }
             ReadUsers | ReadTechnicians => matches!(self, Role::Admin | Role::Dispatcher),
             // Technicians see a customer only through an order assigned to them.
-            ReadCustomers | ReadDashboard => matches!(self, Role::Admin | Role::Dispatcher | Role::Manager),
-            ManageCustomers | ManageOrders | ManageSchedule => matches!(self, Role::Admin | Role::Dispatcher),
+            ReadCustomers | ReadDashboard | ExportOrders => {
+                matches!(self, Role::Admin | Role::Dispatcher | Role::Manager)
+            }
+            ManageCustomers | ManageOrders | ManageSchedule | BroadcastToTechnicians => {
+                matches!(self, Role::Admin | Role::Dispatcher)
+            }
+            ReadAllOperations => self == Role::Admin,
         }
     }
 }
@@ -64,6 +75,10 @@ mod tests {
             assert_eq!(role.permits(Permission::ManageSchedule), matches!(role, Role::Admin | Role::Dispatcher));
             assert_eq!(role.permits(Permission::ManageWebhooks), role == Role::Admin);
             assert_eq!(role.permits(Permission::ReadDashboard), role != Role::Technician);
+            assert_eq!(role.permits(Permission::ExportOrders), role != Role::Technician);
+            let office = matches!(role, Role::Admin | Role::Dispatcher);
+            assert_eq!(role.permits(Permission::BroadcastToTechnicians), office);
+            assert_eq!(role.permits(Permission::ReadAllOperations), role == Role::Admin);
         }
     }
 }

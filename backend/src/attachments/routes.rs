@@ -99,7 +99,7 @@ async fn download_thumbnail(
     Ok(respond(service::download(&state, &actor, id, attachment, true).await?, "inline"))
 }
 
-fn respond(download: Download, disposition: &str) -> Response {
+pub(crate) fn respond(download: Download, disposition: &str) -> Response {
     let content_type =
         HeaderValue::from_str(&download.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = content_disposition(disposition, &download.file_name);

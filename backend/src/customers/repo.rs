@@ -235,6 +235,20 @@ pub async fn insert(conn: &mut PgConnection, org: OrgId, id: CustomerId, custome
     Ok(())
 }
 
+/// Stores a new customer with their sites (a created customer, or a row of an import).
+pub async fn insert_with_sites(
+    conn: &mut PgConnection,
+    org: OrgId,
+    customer: &NewCustomer,
+) -> sqlx::Result<CustomerId> {
+    let id = CustomerId::new_v7();
+    insert(conn, org, id, customer).await?;
+    for site in &customer.sites {
+        insert_site(conn, org, id, SiteId::new_v7(), site).await?;
+    }
+    Ok(id)
+}
+
 /// Applies changes; false when no such customer is in the organization.
 pub async fn update(
     conn: &mut PgConnection,

@@ -79,12 +79,8 @@ pub async fn create(
     actor.require(Permission::ManageCustomers)?;
     let customer = request.parse().map_err(CustomerError::Invalid)?;
     let org = actor.org_id();
-    let id = CustomerId::new_v7();
     let mut tx = state.db.begin().await?;
-    repo::insert(&mut tx, org, id, &customer).await?;
-    for site in &customer.sites {
-        repo::insert_site(&mut tx, org, id, SiteId::new_v7(), site).await?;
-    }
+    let id = repo::insert_with_sites(&mut tx, org, &customer).await?;
     let phone_matches = if customer.phones.is_empty() {
         Vec::new()
     } else {

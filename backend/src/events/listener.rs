@@ -1,4 +1,4 @@
-use domain::OrgId;
+use domain::{OperationId, OrgId};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::sync::{Arc, Once};
@@ -7,6 +7,8 @@ use tokio::sync::{broadcast, watch};
 
 /// The channel the `order_events` insert trigger notifies.
 const CHANNEL: &str = "order_events";
+/// The channel the `operations` trigger notifies on every change of an operation.
+const OPERATIONS_CHANNEL: &str = "operations";
 
 /// A wake-up for subscribers: new events may exist in `org` (or, when `None`, in any organization,
 /// after the listener (re)connected and may have missed notifications).
@@ -15,11 +17,19 @@ pub struct Wake {
     pub org: Option<OrgId>,
 }
 
-/// One `LISTEN` connection per process, started by the first subscriber, fanned out to every
-/// stream of the process.
+/// A wake-up for the progress streams of long operations: `id` changed (or, when `None`, any
+/// may have, after the listener (re)connected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationWake {
+    pub id: Option<OperationId>,
+}
+
+/// One `LISTEN` connection per process (for order events and operations both), started by the
+/// first subscriber, fanned out to every stream of the process.
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<Wake>,
+    operations: broadcast::Sender<OperationWake>,
     started: Arc<Once>,
     /// Set when the server stops: streams never end by themselves, and a graceful shutdown waits
     /// for every open response.
@@ -28,8 +38,8 @@ pub struct EventHub {
 
 /// What a stream listens to: wake-ups, and the server stopping.
 #[derive(Debug)]
-pub struct Subscription {
-    pub wakes: broadcast::Receiver<Wake>,
+pub struct Subscription<W = Wake> {
+    pub wakes: broadcast::Receiver<W>,
     pub stopping: watch::Receiver<bool>,
 }
 
@@ -43,7 +53,8 @@ impl Default for EventHub {
     fn default() -> Self {
         // A lagging subscriber loses wake-ups, not events: it re-reads the table on `Lagged`.
         let (sender, _) = broadcast::channel(1024);
-        Self { sender, started: Arc::new(Once::new()), stopping: Arc::new(watch::Sender::new(false)) }
+        let (operations, _) = broadcast::channel(1024);
+        Self { sender, operations, started: Arc::new(Once::new()), stopping: Arc::new(watch::Sender::new(false)) }
     }
 }
 
@@ -52,10 +63,27 @@ impl EventHub {
     /// listens) reaches this subscriber, so nothing committed in between is missed.
     pub fn subscribe(&self, db: &PgPool) -> Subscription {
         let subscription = Subscription { wakes: self.sender.subscribe(), stopping: self.stopping.subscribe() };
-        self.started.call_once(|| {
-            tokio::spawn(listen(db.clone(), self.sender.clone()));
-        });
+        self.start(db);
         subscription
+    }
+
+    /// Like [`EventHub::subscribe`], for changes of long operations.
+    pub fn subscribe_operations(&self, db: &PgPool) -> Subscription<OperationWake> {
+        let subscription = Subscription { wakes: self.operations.subscribe(), stopping: self.stopping.subscribe() };
+        self.start(db);
+        subscription
+    }
+
+    fn start(&self, db: &PgPool) {
+        self.started.call_once(|| {
+            tokio::spawn(listen(db.clone(), self.clone()));
+        });
+    }
+
+    /// Every subscriber reads again: notifications may have been missed.
+    fn wake_all(&self) {
+        let _ = self.sender.send(Wake { org: None });
+        let _ = self.operations.send(OperationWake { id: None });
     }
 
     /// Ends every open stream (clients reconnect elsewhere with `Last-Event-ID`).
@@ -64,40 +92,41 @@ impl EventHub {
     }
 }
 
-async fn listen(db: PgPool, sender: broadcast::Sender<Wake>) {
+async fn listen(db: PgPool, hub: EventHub) {
     loop {
-        match listen_once(&db, &sender).await {
+        match listen_once(&db, &hub).await {
             Ok(()) => return,
-            Err(error) => tracing::warn!(%error, "order event listener lost its connection; reconnecting"),
+            Err(error) => tracing::warn!(%error, "event listener lost its connection; reconnecting"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
 /// Listens until the connection fails (`Err`) or the pool is closed (`Ok`, the process is stopping).
-async fn listen_once(db: &PgPool, sender: &broadcast::Sender<Wake>) -> sqlx::Result<()> {
+async fn listen_once(db: &PgPool, hub: &EventHub) -> sqlx::Result<()> {
     if db.is_closed() {
         return Ok(());
     }
     let mut listener = PgListener::connect_with(db).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, OPERATIONS_CHANNEL]).await?;
     // Anything committed before LISTEN took effect is found by this re-read.
-    let _ = sender.send(Wake { org: None });
+    hub.wake_all();
     loop {
         match listener.try_recv().await? {
             Some(notification) => {
-                let org = notification
-                    .payload()
-                    .split_once(':')
-                    .and_then(|(org, _)| uuid::Uuid::parse_str(org).ok())
-                    .map(OrgId);
-                // Unreadable payload: wake everyone. No receivers is fine: the listener stays up.
-                let _ = sender.send(Wake { org });
+                // Both payloads are `org:rest`; unreadable ones wake everyone. No receivers is
+                // fine: the listener stays up.
+                let (org, rest) = notification.payload().split_once(':').unzip();
+                if notification.channel() == OPERATIONS_CHANNEL {
+                    let id = rest.and_then(|id| uuid::Uuid::parse_str(id).ok()).map(OperationId);
+                    let _ = hub.operations.send(OperationWake { id });
+                } else {
+                    let org = org.and_then(|org| uuid::Uuid::parse_str(org).ok()).map(OrgId);
+                    let _ = hub.sender.send(Wake { org });
+                }
             }
             // The connection dropped and was re-established: notifications may have been lost.
-            None => {
-                let _ = sender.send(Wake { org: None });
-            }
+            None => hub.wake_all(),
         }
     }
 }

@@ -5,8 +5,9 @@ use crate::actor::{Actor, UserActor};
 use crate::auth::{self, ClientInfo};
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use domain::ErrorCode;
@@ -54,6 +55,32 @@ impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         AppError::new(ErrorCode::BadRequest, rejection.body_text())
     }
+}
+
+/// A body of one of the `accepted` media types (`Content-Type`, parameters aside): 415 for
+/// another, 413 above the route's body limit, which `max_bytes` names in the message.
+pub async fn typed_body<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    accepted: &[&str],
+    max_bytes: usize,
+) -> Result<Bytes, AppError> {
+    let media_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase());
+    if !media_type.is_some_and(|media_type| accepted.contains(&media_type.as_str())) {
+        let message = format!("expected a body with Content-Type: {}", accepted.join(" or "));
+        return Err(AppError::new(ErrorCode::UnsupportedMediaType, message));
+    }
+    Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {max_bytes} bytes"))
+        }
+        _ => AppError::new(ErrorCode::BadRequest, rejection.body_text()),
+    })
 }
 
 /// The token of an `Authorization: Bearer …` header.

@@ -43,6 +43,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "push", description = "Web push: the server's VAPID key and the caller's subscribed browsers"),
         (name = "webhooks", description = "Outgoing webhooks: signed order events to the organization's endpoints (admin)"),
         (name = "dashboard", description = "Organization-wide order counters (admin, dispatcher, manager)"),
+        (name = "operations", description = "Long operations: order exports, customer imports, broadcasts to technicians, with live progress and cancel"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldErrors))
 )]
@@ -79,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::push::routes::router())
         .merge(crate::webhooks::routes::router())
         .merge(crate::dashboard::routes::router())
+        .merge(crate::operations::routes::router())
 }
 
 /// The OpenAPI document of the whole API.

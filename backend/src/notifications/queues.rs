@@ -1,7 +1,8 @@
 //! The job queues on Redis (apalis) and their workers: `announce` turns an order event into inbox
 //! entries and planned deliveries, `deliver` sends one delivery, `periodic` runs a periodic task for
-//! one time slot. PostgreSQL holds what is owed (outbox rows, pending deliveries, periodic runs),
-//! so a job Redis loses is handed over again by the relay or the periodic scheduler.
+//! one time slot, `operations` works on a long operation (`crate::operations`). PostgreSQL holds
+//! what is owed (outbox rows, pending deliveries, periodic runs, unfinished operations), so a job
+//! Redis loses is handed over again by the relay or the periodic scheduler.
 
 use super::deliveries::Due;
 use crate::config::Settings;
@@ -13,6 +14,7 @@ use apalis::layers::retry::RetryPolicy;
 use apalis::prelude::*;
 use apalis_redis::{Config, RedisStorage};
 use chrono::{DateTime, Utc};
+use domain::OperationId;
 use futures_util::stream;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -41,9 +43,16 @@ pub struct Periodic {
     pub slot: DateTime<Utc>,
 }
 
+/// Job: work on a long operation, chunk by chunk, for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operate {
+    pub operation_id: OperationId,
+}
+
 pub type AnnounceQueue = RedisStorage<Announce>;
 pub type DeliverQueue = RedisStorage<Deliver>;
 pub type PeriodicQueue = RedisStorage<Periodic>;
+pub type OperationQueue = RedisStorage<Operate>;
 
 /// The queues of this deployment (their Redis key prefix keeps deployments and tests apart).
 #[derive(Debug, Clone)]
@@ -51,6 +60,7 @@ pub struct Queues {
     pub announce: AnnounceQueue,
     pub deliver: DeliverQueue,
     pub periodic: PeriodicQueue,
+    pub operations: OperationQueue,
 }
 
 /// How often an idle worker asks Redis for jobs; by default apalis-redis asks only at each heartbeat.
@@ -61,6 +71,9 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const MISSED_HEARTBEATS: usize = 3;
 /// Jobs run at once per worker process and queue.
 pub const WORKER_CONCURRENCY: usize = 8;
+/// Long operations run at once per worker process: each is a stream of database transactions, so
+/// a few at a time leave the pool to the API.
+const OPERATION_CONCURRENCY: usize = 2;
 /// In-process attempts of a job beyond the first, for failures of our own (the database or Redis
 /// blinked). A delivery's own retries are scheduled in PostgreSQL, not here.
 const JOB_RETRIES: usize = 3;
@@ -73,7 +86,8 @@ impl Queues {
         Ok(Self {
             announce: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "announce")),
             deliver: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "deliver")),
-            periodic: RedisStorage::new(connection).with_config(queue_config(&state.settings, "periodic")),
+            periodic: RedisStorage::new(connection.clone()).with_config(queue_config(&state.settings, "periodic")),
+            operations: RedisStorage::new(connection).with_config(queue_config(&state.settings, "operations")),
         })
     }
 }
@@ -150,6 +164,13 @@ async fn periodic(job: Periodic, state: Data<AppState>, queues: Data<Queues>) ->
     outcome
 }
 
+async fn operate(job: Operate, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
+    let mut queues = (*queues).clone();
+    let outcome = crate::operations::runner::run(&state, &mut queues, job.operation_id).await.map_err(Into::into);
+    job_outcome("operations", &outcome);
+    outcome
+}
+
 /// Runs the queues' workers until `stop` completes, then finishes the jobs in flight.
 pub async fn run_workers(
     state: AppState,
@@ -172,10 +193,17 @@ pub async fn run_workers(
         .build(deliver);
     let periodic_worker = WorkerBuilder::new(worker_name("periodic"))
         .backend(queues.periodic.clone().poll_with_interval(WORKER_POLL))
-        .data(state)
-        .data(queues)
+        .data(state.clone())
+        .data(queues.clone())
         .concurrency(WORKER_CONCURRENCY)
         .build(periodic);
+    let operator = WorkerBuilder::new(worker_name("operations"))
+        .backend(queues.operations.clone().poll_with_interval(WORKER_POLL))
+        .data(state)
+        .data(queues)
+        .concurrency(OPERATION_CONCURRENCY)
+        .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
+        .build(operate);
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         stop.await;
@@ -186,12 +214,14 @@ pub async fn run_workers(
         Ok::<(), std::io::Error>(())
     };
     // Boxed: the workers' futures inline would make every caller's future tens of kilobytes.
-    let (announced, delivered, ran) = tokio::join!(
+    let (announced, delivered, ran, operated) = tokio::join!(
         Box::pin(announcer.run_until(until(stopped.clone()))),
         Box::pin(deliverer.run_until(until(stopped.clone()))),
-        Box::pin(periodic_worker.run_until(until(stopped)))
+        Box::pin(periodic_worker.run_until(until(stopped.clone()))),
+        Box::pin(operator.run_until(until(stopped)))
     );
     announced.map_err(|error| anyhow::anyhow!("the announce worker stopped: {error}"))?;
     delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))?;
-    ran.map_err(|error| anyhow::anyhow!("the periodic worker stopped: {error}"))
+    ran.map_err(|error| anyhow::anyhow!("the periodic worker stopped: {error}"))?;
+    operated.map_err(|error| anyhow::anyhow!("the operations worker stopped: {error}"))
 }

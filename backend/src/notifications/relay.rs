@@ -1,8 +1,9 @@
 //! From PostgreSQL to the queues: the relay moves outbox rows into the announce queue and hands
-//! over deliveries whose jobs were lost. Delivery is at least once: rows are marked relayed only
-//! once the queue took them, stay until their job is done, and every job is idempotent.
+//! over deliveries and long operations whose jobs were lost (or, for an operation, not yet queued).
+//! Delivery is at least once: rows are marked relayed only once the queue took them, stay until
+//! their job is done, and every job is idempotent.
 
-use super::queues::{self, Announce, Queues};
+use super::queues::{self, Announce, Operate, Queues};
 use super::{deliveries, repo};
 use crate::state::AppState;
 use apalis::prelude::TaskSink;
@@ -19,15 +20,17 @@ const RELAY_IDLE: Duration = Duration::from_millis(50);
 /// How long it waits before trying again after the queue or the database failed.
 const RELAY_RETRY: Duration = Duration::from_secs(1);
 
-/// What the relay looks after: the outbox and overdue deliveries.
+/// What the relay looks after: the outbox, overdue deliveries and stranded operations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Relayed {
     pub events: usize,
     pub deliveries: usize,
+    pub operations: usize,
 }
 
-/// One round: a batch of outbox rows to the announce queue, and a batch of overdue deliveries to
-/// the deliver queue. When a queue refuses, the transaction rolls back and the rows stay.
+/// One round: a batch of outbox rows to the announce queue, a batch of overdue deliveries to the
+/// deliver queue, and new or stranded operations to the operations queue. When a queue refuses,
+/// the transaction rolls back and the rows stay.
 pub async fn relay_batch(state: &AppState, queues: &mut Queues) -> anyhow::Result<Relayed> {
     let grace = state.settings.job_lease();
     let mut relayed = Relayed::default();
@@ -53,6 +56,22 @@ pub async fn relay_batch(state: &AppState, queues: &mut Queues) -> anyhow::Resul
         tx.commit().await?;
         relayed.deliveries = overdue.len();
     }
+    let waiting = queues::waiting(&mut queues.operations).await?;
+    metrics::gauge!("job_queue_waiting", "queue" => "operations").set(waiting as f64);
+    if waiting < QUEUE_HIGH_WATER {
+        let mut tx = state.db.begin().await?;
+        let stranded = crate::operations::repo::take_stranded(&mut *tx, grace, RELAY_BATCH).await?;
+        if !stranded.is_empty() {
+            let jobs = stranded.iter().map(|&operation_id| Operate { operation_id }).collect();
+            queues
+                .operations
+                .push_bulk(jobs)
+                .await
+                .map_err(|error| anyhow::anyhow!("pushing operation jobs: {error}"))?;
+            tx.commit().await?;
+            relayed.operations = stranded.len();
+        }
+    }
     Ok(relayed)
 }
 
@@ -62,7 +81,7 @@ pub async fn run_relay(state: AppState, mut queues: Queues, stop: impl Future<Ou
     let relay = async {
         loop {
             match relay_batch(&state, &mut queues).await {
-                Ok(Relayed { events: 0, deliveries: 0 }) => tokio::time::sleep(RELAY_IDLE).await,
+                Ok(Relayed { events: 0, deliveries: 0, operations: 0 }) => tokio::time::sleep(RELAY_IDLE).await,
                 Ok(moved) => tracing::debug!(?moved, "relayed"),
                 Err(error) => {
                     tracing::warn!(error = format!("{error:#}"), "relay failed; the work waits in PostgreSQL");

@@ -216,6 +216,21 @@ pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_
                 cancelled_at
          FROM orders WHERE org_id = ",
     );
+    push_filters(&mut query, org, filter);
+    push_order(&mut query, filter.sort, filter.after.as_ref());
+    query.push(" LIMIT ").push_bind(filter.limit);
+    query.build_query_as().fetch_all(db).await
+}
+
+/// How many orders the filter matches in all (its cursor and limit aside).
+pub async fn count(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_>) -> sqlx::Result<i64> {
+    let mut query = QueryBuilder::new("SELECT count(*) FROM orders WHERE org_id = ");
+    push_filters(&mut query, org, filter);
+    query.build_query_scalar().fetch_one(db).await
+}
+
+/// The organization and every filter but the cursor, as `AND` conditions.
+fn push_filters(query: &mut QueryBuilder<Postgres>, org: OrgId, filter: &OrderFilter<'_>) {
     query.push_bind(org.0);
     if let Some(id) = filter.id {
         query.push(" AND id = ").push_bind(id.0);
@@ -253,9 +268,6 @@ pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_
         }
         None => {}
     }
-    push_order(&mut query, filter.sort, filter.after.as_ref());
-    query.push(" LIMIT ").push_bind(filter.limit);
-    query.build_query_as().fetch_all(db).await
 }
 
 /// Ids of the orders whose text contains `pattern` (a `LIKE` pattern), through the trigram index;

@@ -5,7 +5,7 @@ use crate::scheduling::{booking, repo as schedule_repo, suggest};
 use crate::state::AppState;
 use crate::{auth, orgs};
 use chrono::{DateTime, Datelike, Duration, Utc};
-use domain::api::order_list::{ListOrdersQuery, OrderPage};
+use domain::api::order_list::{ListOrdersQuery, OrderPage, OrderSort};
 use domain::api::orders::{
     CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView,
     UpdateOrderRequest,
@@ -14,6 +14,7 @@ use domain::api::scheduling::OfferStatus;
 use domain::orders::{OrderAction, Performer, TransitionError, allowed_actions, transition};
 use domain::{FieldError, FieldErrors, OrderId, PageLimit, Permission, Role, UserId};
 use serde_json::json;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
@@ -70,7 +71,7 @@ pub(super) fn performer(actor: &Actor, order: &OrderRow) -> Performer {
     Performer::of(role_of(actor), assigned)
 }
 
-pub(super) fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
+pub(crate) fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
     let allowed = allowed_actions(&order.state(), performer(actor, &order));
     order.into_view(allowed, Utc::now(), state.settings.public_base())
 }
@@ -96,48 +97,77 @@ const TEXT_MATCHES_TO_SORT: i64 = 2_000;
 pub async fn list(state: &AppState, actor: &Actor, query: &ListOrdersQuery) -> Result<OrderPage, OrderError> {
     actor.require(Permission::ReadOrders)?;
     let limit = PageLimit::new(query.limit);
-    let sort = query.sort.unwrap_or_default();
-    if query.cursor.is_some_and(|cursor| cursor.sort != sort) {
-        return Err(invalid(
-            "cursor",
-            "other_sort",
-            "this cursor belongs to another sort; pass the same `sort` as for its page",
-        ));
-    }
-    let technician = match (scope(actor), query.technician_id) {
-        // A technician asking for someone else's orders gets an empty list, never theirs.
-        (Some(own), Some(asked)) if own != asked => return Ok(OrderPage { items: Vec::new(), next_cursor: None }),
-        (Some(own), _) => Some(own),
-        (None, asked) => asked,
+    let Some(plan) = ListPlan::new(state, actor, query).await? else {
+        return Ok(OrderPage { items: Vec::new(), next_cursor: None });
     };
-    let pattern = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| like_contains(&q.to_lowercase()));
-    let matches = match &pattern {
-        Some(pattern) => repo::text_matches(&state.db, actor.org_id(), pattern, TEXT_MATCHES_TO_SORT).await?,
-        None => None,
-    };
-    let text = match (&pattern, &matches) {
-        (_, Some(ids)) => Some(TextFilter::Among(ids)),
-        (Some(pattern), None) => Some(TextFilter::Like(pattern)),
-        (None, None) => None,
-    };
-    let filter = OrderFilter {
-        id: None,
-        status: query.status,
-        technician,
-        customer: query.customer_id,
-        service_type: query.service_type_id,
-        priority: query.priority,
-        from: query.from,
-        to: query.to,
-        overdue: query.overdue.unwrap_or(false),
-        text,
-        sort,
-        after: query.cursor,
-        limit: limit.probe(),
-    };
-    let rows = repo::select(&state.db, actor.org_id(), &filter).await?;
+    let rows = repo::select(&state.db, actor.org_id(), &plan.filter(query, limit.probe())).await?;
     let items = rows.into_iter().map(|order| view(state, actor, order)).collect();
-    Ok(OrderPage::from_probe(items, limit, sort))
+    Ok(OrderPage::from_probe(items, limit, plan.sort))
+}
+
+/// How a list query of `GET /orders` (or an export, page by page) reads the table: the reader's
+/// scope and the free-text matches, worked out once per page.
+#[derive(Debug)]
+pub(crate) struct ListPlan {
+    pub sort: OrderSort,
+    technician: Option<UserId>,
+    pattern: Option<String>,
+    matches: Option<Vec<Uuid>>,
+}
+
+impl ListPlan {
+    /// `None` when the reader can see none of the orders asked for (a technician asking for
+    /// someone else's). The caller has checked `ReadOrders`.
+    pub(crate) async fn new(
+        state: &AppState,
+        actor: &Actor,
+        query: &ListOrdersQuery,
+    ) -> Result<Option<Self>, OrderError> {
+        let sort = query.sort.unwrap_or_default();
+        if query.cursor.is_some_and(|cursor| cursor.sort != sort) {
+            return Err(invalid(
+                "cursor",
+                "other_sort",
+                "this cursor belongs to another sort; pass the same `sort` as for its page",
+            ));
+        }
+        let technician = match (scope(actor), query.technician_id) {
+            // A technician asking for someone else's orders gets an empty list, never theirs.
+            (Some(own), Some(asked)) if own != asked => return Ok(None),
+            (Some(own), _) => Some(own),
+            (None, asked) => asked,
+        };
+        let pattern =
+            query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| like_contains(&q.to_lowercase()));
+        let matches = match &pattern {
+            Some(pattern) => repo::text_matches(&state.db, actor.org_id(), pattern, TEXT_MATCHES_TO_SORT).await?,
+            None => None,
+        };
+        Ok(Some(Self { sort, technician, pattern, matches }))
+    }
+
+    pub(crate) fn filter<'a>(&'a self, query: &ListOrdersQuery, limit: i64) -> OrderFilter<'a> {
+        let text = match (&self.pattern, &self.matches) {
+            (_, Some(ids)) => Some(TextFilter::Among(ids)),
+            (Some(pattern), None) => Some(TextFilter::Like(pattern)),
+            (None, None) => None,
+        };
+        OrderFilter {
+            id: None,
+            status: query.status,
+            technician: self.technician,
+            customer: query.customer_id,
+            service_type: query.service_type_id,
+            priority: query.priority,
+            from: query.from,
+            to: query.to,
+            overdue: query.overdue.unwrap_or(false),
+            text,
+            sort: self.sort,
+            after: query.cursor,
+            limit,
+        }
+    }
 }
 
 pub async fn create(

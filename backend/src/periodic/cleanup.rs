@@ -1,7 +1,7 @@
 //! Clean-up: deletes what has expired or is no longer needed, in bounded batches so no statement
 //! holds many locks or runs long: ended sessions (their refresh tokens go with them), used or
 //! expired password-reset links, finished periodic runs, old finished deliveries, old summary
-//! records, and stored files no attachment refers to.
+//! records, expired export files, and stored files no attachment refers to.
 
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
@@ -24,8 +24,13 @@ const SUMMARY_RETENTION: Duration = Duration::days(7);
 const FILES_PER_RUN: usize = 1_000;
 /// A file younger than this may belong to an upload still being saved, so it stays.
 const FILE_GRACE: Duration = Duration::hours(1);
-/// Where uploads are stored (`orgs/{org}/orders/{order}/{attachment}`).
+/// Where uploads are stored (`orgs/{org}/orders/{order}/{attachment}`); other files under `orgs/`
+/// (exports) have owners of their own.
 const FILES_PREFIX: &str = "orgs";
+
+fn is_upload(key: &str) -> bool {
+    key.split('/').nth(2) == Some("orders")
+}
 
 /// What one clean-up deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,6 +40,8 @@ pub struct Cleaned {
     pub periodic_runs: u64,
     pub deliveries: u64,
     pub daily_summaries: u64,
+    /// Export files past their expiry (`crate::operations`).
+    pub exports: u64,
     pub files: u64,
 }
 
@@ -91,8 +98,16 @@ pub async fn clean(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Clean
         .map(|done| done.rows_affected())
     })
     .await?;
+    let mut exports = 0;
+    for _ in 0..BATCHES_PER_RUN {
+        let deleted = crate::operations::service::delete_expired_files(state).await?;
+        exports += deleted as u64;
+        if deleted == 0 {
+            break;
+        }
+    }
     let files = sweep_files(state, now).await?;
-    Ok(Cleaned { sessions, password_links, periodic_runs, deliveries, daily_summaries, files })
+    Ok(Cleaned { sessions, password_links, periodic_runs, deliveries, daily_summaries, exports, files })
 }
 
 /// Runs a bounded delete until it deletes less than a batch, or `BATCHES_PER_RUN` times.
@@ -123,6 +138,9 @@ async fn sweep_files(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<u64
     // A max-heap of the smallest keys seen, with their times: the largest leaves first when full.
     let mut next: BinaryHeap<(String, DateTime<Utc>)> = BinaryHeap::with_capacity(FILES_PER_RUN + 1);
     while let Some(meta) = listing.try_next().await? {
+        if !is_upload(meta.location.as_ref()) {
+            continue;
+        }
         next.push((meta.location.to_string(), meta.last_modified));
         if next.len() > FILES_PER_RUN {
             next.pop();

@@ -1,7 +1,7 @@
 use super::service;
 use crate::actor::Actor;
 use crate::error::AppError;
-use crate::http::extract::{Json, Path, Query};
+use crate::http::extract::{Json, Path, Query, typed_body};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use domain::api::service_types::{
     ImportSummary, ListServiceTypesQuery, ServiceTypeSpec, ServiceTypeView, UpdateServiceTypeRequest,
 };
-use domain::{ErrorBody, ErrorCode, Page, ServiceTypeId};
+use domain::{ErrorBody, Page, ServiceTypeId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,25 +36,8 @@ impl<S: Send + Sync> FromRequest<S> for Yaml {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        let media_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(|value| value.trim().to_ascii_lowercase());
-        if !matches!(media_type.as_deref(), Some("application/yaml" | "text/yaml" | "application/x-yaml")) {
-            return Err(AppError::new(
-                ErrorCode::UnsupportedMediaType,
-                "expected a body with Content-Type: application/yaml or text/yaml",
-            ));
-        }
-        Bytes::from_request(request, state).await.map(Yaml).map_err(|rejection| match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the document is larger than {IMPORT_MAX_BYTES} bytes"),
-            ),
-            _ => AppError::new(ErrorCode::BadRequest, rejection.body_text()),
-        })
+        let accepted = ["application/yaml", "text/yaml", "application/x-yaml"];
+        typed_body(request, state, &accepted, IMPORT_MAX_BYTES).await.map(Yaml)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod events;
 pub mod notifications;
+pub mod operations;
 pub mod order_list;
 pub mod orders;
 pub mod org;
