@@ -148,8 +148,15 @@ async fn announce(job: Announce, state: Data<AppState>, queues: Data<Queues>) ->
 }
 
 async fn deliver(job: Deliver, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
-    let mut deliver = queues.deliver.clone();
-    let outcome = super::deliver::attempt(&state, &mut deliver, job.delivery_id).await.map_err(Into::into);
+    let (state, mut deliver) = (AppState::clone(&state), queues.deliver.clone());
+    // A task of its own: a worker whose Redis connection fails drops the futures of its jobs, and an
+    // attempt dropped between the send and its record would be sent again once its lease ran out.
+    let attempt =
+        tokio::spawn(Box::pin(async move { super::deliver::attempt(&state, &mut deliver, job.delivery_id).await }));
+    let outcome = match attempt.await {
+        Ok(attempted) => attempted.map_err(Into::into),
+        Err(stopped) => Err(stopped.into()),
+    };
     job_outcome("deliver", &outcome);
     outcome
 }
