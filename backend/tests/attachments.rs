@@ -8,8 +8,8 @@ use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use std::path::{Path, PathBuf};
-use support::files::{PDF, get, order_of_a, photo, upload};
+use std::path::PathBuf;
+use support::files::{PDF, get, order_of_a, photo, stored_files, upload};
 use support::shop::Shop;
 
 /// A shop whose uploads go to a directory of its own, with an optional upload limit.
@@ -24,20 +24,6 @@ async fn shop(db: PgPool, max_upload_bytes: Option<u64>) -> (Shop, PathBuf) {
     })
     .await;
     (shop, dir)
-}
-
-/// Every file under the storage directory (none when it was never created).
-fn stored_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(next) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&next) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() { pending.push(path) } else { found.push(path) }
-        }
-    }
-    found
 }
 
 async fn events(db: &PgPool, order: &str, kind: &str) -> Vec<Value> {

@@ -16,9 +16,10 @@ use fieldflow::state::AppState;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use support::TestResponse;
+use support::files::stored_files;
 use support::shop::Shop;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
@@ -95,19 +96,6 @@ async fn imported_names(db: &PgPool) -> Vec<String> {
         .fetch_all(db)
         .await
         .unwrap()
-}
-
-fn stored_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(next) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&next) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() { pending.push(path) } else { found.push(path) }
-        }
-    }
-    found
 }
 
 /// Another organization with an admin; answers the admin's token.

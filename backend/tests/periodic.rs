@@ -274,7 +274,7 @@ async fn the_clean_up_removes_what_expired_and_keeps_what_is_live(db: PgPool) {
     assert_eq!(uploaded.status, StatusCode::CREATED);
     let orphan = object_store::path::Path::from(format!("orgs/x/orders/{order}/{}", Uuid::now_v7()));
     object_store::ObjectStoreExt::put(&*state.storage, &orphan, b"half an upload".to_vec().into()).await.unwrap();
-    let files = |dir: &std::path::Path| walk(dir).len();
+    let files = |dir: &std::path::Path| support::files::stored_files(dir).len();
 
     // Now: what expired goes, but the orphan file is too young to be taken for abandoned.
     let cleaned = cleanup::clean(state, Utc::now()).await.unwrap();
@@ -304,19 +304,6 @@ async fn the_clean_up_removes_what_expired_and_keeps_what_is_live(db: PgPool) {
 fn uploaded_id(raw: &support::files::Raw) -> String {
     let body: Value = serde_json::from_slice(&raw.bytes).unwrap();
     body["id"].as_str().unwrap().to_owned()
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(next) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&next) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() { pending.push(path) } else { found.push(path) }
-        }
-    }
-    found
 }
 
 /// Sets an order's times, as if it had lived them.

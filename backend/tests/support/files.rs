@@ -8,6 +8,7 @@ use exif::experimental::Writer;
 use exif::{Field, In, Tag, Value as ExifValue};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 use tower::ServiceExt;
 
 /// An order assigned to technician A.
@@ -100,4 +101,18 @@ pub async fn get(shop: &Shop, token: &str, path: &str) -> Raw {
     let request =
         Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
     send(shop, request).await
+}
+
+/// Every file under the storage directory (none when it was never created).
+pub fn stored_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() { pending.push(path) } else { found.push(path) }
+        }
+    }
+    found
 }
