@@ -13,7 +13,7 @@
 #![allow(clippy::print_stdout, reason = "a benchmark's output is its figures")]
 
 mod common;
-#[path = "../tests/support/telegram.rs"]
+#[path = "../tests/api/support/telegram.rs"]
 mod telegram;
 
 use anyhow::{Context, bail};

@@ -1,15 +1,12 @@
 //! Scheduling against real PostgreSQL: bookings that never overlap, working hours across DST,
 //! time off and holidays, the calendar, free slots, suggestions and auto-assignment.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use domain::Role;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::shop::Shop;
+use crate::support::shop::Shop;
 
 /// Every day 08:00–20:00 in the technician's zone (Europe/Moscow unless changed).
 fn all_week() -> Value {
@@ -35,7 +32,7 @@ async fn book(
     start: &str,
     end: &str,
     force: bool,
-) -> support::TestResponse {
+) -> crate::support::TestResponse {
     let path = format!("/api/v1/orders/{}/booking", order["id"].as_str().unwrap());
     let body = json!({ "technician_id": technician, "start": start, "end": end, "force": force });
     shop.app.put(&path, Some(&shop.dispatcher), body).await
@@ -70,7 +67,7 @@ async fn twenty_concurrent_bookings_of_one_technician_leave_exactly_one(db: PgPo
         async move { book(shop, order, &tech, &start, &end, false).await }
     });
     let responses = join_all(attempts).await;
-    let winners: Vec<&support::TestResponse> = responses.iter().filter(|r| r.status == StatusCode::OK).collect();
+    let winners: Vec<&crate::support::TestResponse> = responses.iter().filter(|r| r.status == StatusCode::OK).collect();
     assert_eq!(
         winners.len(),
         1,

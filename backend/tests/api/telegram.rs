@@ -1,21 +1,18 @@
 //! The Telegram sender against the fake Bot API server and the real Redis: what arrives on the
 //! wire, how Telegram's answers are taken, and the flood limits shared by every sender.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use fieldflow::config::Settings;
 use fieldflow::telegram::{InlineButton, TelegramError, TelegramMessage, TelegramSender};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::telegram::{FakeTelegram, SentMessage};
+use crate::support::telegram::{FakeTelegram, SentMessage};
 
 /// Sleeps wake a little late and requests take a little time; gaps are checked with this much
 /// allowance below the configured interval.
 const SLACK: Duration = Duration::from_millis(100);
 
 fn settings(fake: &FakeTelegram) -> Settings {
-    let mut settings = support::redis_settings();
+    let mut settings = crate::support::redis_settings();
     fake.configure(&mut settings);
     settings
 }

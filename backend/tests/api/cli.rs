@@ -1,8 +1,5 @@
 //! The `fieldflow` binary from an empty database: migrate, create a user, serve, sign in, stop on
 //! SIGTERM. And the demo seed, twice.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use fieldflow::seed;
 use serde_json::json;
@@ -10,7 +7,7 @@ use sqlx::PgPool;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{TestApp, database_url};
+use crate::support::{TestApp, database_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
 

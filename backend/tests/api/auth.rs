@@ -1,7 +1,4 @@
 //! Sign-in, token rotation, forged tokens, passwords and rate limits, against PostgreSQL and Redis.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -11,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::PgPool;
-use support::{PASSWORD, TestApp, reset_token};
+use crate::support::{PASSWORD, TestApp, reset_token};
 
 const ISSUER: &str = "http://127.0.0.1:8080";
 

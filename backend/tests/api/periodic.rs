@@ -1,9 +1,6 @@
 //! Periodic jobs on the job queue with real PostgreSQL and Redis: each slot queued once by racing
 //! schedulers, a lost run queued again after its lease, the SLA scanner, the daily summary and the
 //! clean-up. Time is passed in as `now` rather than waited for.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
@@ -15,9 +12,9 @@ use fieldflow::state::AppState;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::collections::BTreeSet;
-use support::TestApp;
-use support::files::{PDF, order_of_a, upload};
-use support::shop::Shop;
+use crate::support::TestApp;
+use crate::support::files::{PDF, order_of_a, upload};
+use crate::support::shop::Shop;
 use uuid::Uuid;
 
 fn at(raw: &str) -> DateTime<Utc> {
@@ -274,7 +271,7 @@ async fn the_clean_up_removes_what_expired_and_keeps_what_is_live(db: PgPool) {
     assert_eq!(uploaded.status, StatusCode::CREATED);
     let orphan = object_store::path::Path::from(format!("orgs/x/orders/{order}/{}", Uuid::now_v7()));
     object_store::ObjectStoreExt::put(&*state.storage, &orphan, b"half an upload".to_vec().into()).await.unwrap();
-    let files = |dir: &std::path::Path| support::files::stored_files(dir).len();
+    let files = |dir: &std::path::Path| crate::support::files::stored_files(dir).len();
 
     // Now: what expired goes, but the orphan file is too young to be taken for abandoned.
     let cleaned = cleanup::clean(state, Utc::now()).await.unwrap();
@@ -290,7 +287,7 @@ async fn the_clean_up_removes_what_expired_and_keeps_what_is_live(db: PgPool) {
     assert_eq!(count(&db, "SELECT count(*) FROM periodic_runs").await, 2);
     assert_eq!(count(&db, "SELECT count(*) FROM deliveries WHERE source IN ('new', 'owed')").await, 2);
     assert_eq!(files(&storage), 1);
-    let download = support::files::get(
+    let download = crate::support::files::get(
         &shop,
         &shop.tech_a,
         &format!("/api/v1/orders/{order}/attachments/{}", uploaded_id(&uploaded)),
@@ -301,7 +298,7 @@ async fn the_clean_up_removes_what_expired_and_keeps_what_is_live(db: PgPool) {
     assert_eq!(cleanup::clean(state, now).await.unwrap(), cleanup::Cleaned::default());
 }
 
-fn uploaded_id(raw: &support::files::Raw) -> String {
+fn uploaded_id(raw: &crate::support::files::Raw) -> String {
     let body: Value = serde_json::from_slice(&raw.bytes).unwrap();
     body["id"].as_str().unwrap().to_owned()
 }

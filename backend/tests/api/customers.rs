@@ -1,15 +1,12 @@
 //! Customers and their sites: creation with normalized phones, the duplicate-phone hint, search by
 //! name, phone and address, paging, PATCH semantics, archiving, sites, validation, isolation
 //! between organizations and the role matrix.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::{Method, StatusCode};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::{TestApp, TestResponse, ids};
+use crate::support::{TestApp, TestResponse, ids};
 
 /// Creates a customer through the API, expecting 201; answers the whole `CreatedCustomer` body.
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {

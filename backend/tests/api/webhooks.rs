@@ -1,9 +1,6 @@
 //! Outgoing webhooks: endpoints managed by admins only, secrets shown only at create and rotate and
 //! sealed in the database, signed pings and order event deliveries checked by a receiver that
 //! verifies the signature as docs/WEBHOOKS.md tells receivers to, and private networks refused.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,8 +15,8 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use support::TestApp;
-use support::shop::Shop;
+use crate::support::TestApp;
+use crate::support::shop::Shop;
 use uuid::Uuid;
 
 /// One request as the receiver got it.

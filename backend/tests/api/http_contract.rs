@@ -1,22 +1,19 @@
 //! The error contract and the operations endpoints: every error in one JSON shape, request ids,
 //! readiness that tells the truth about PostgreSQL and Redis, metrics, the OpenAPI document.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::Role;
 use serde_json::json;
 use sqlx::PgPool;
-use support::TestApp;
+use crate::support::TestApp;
 
 /// Every error body is `{"error": {"code": <snake_case>, "message": <text>}}`, maybe with details.
-fn assert_error_shape(response: &support::TestResponse, status: StatusCode, code: &str) {
+fn assert_error_shape(response: &crate::support::TestResponse, status: StatusCode, code: &str) {
     assert_error_shape_for("", response, status, code);
 }
 
-fn assert_error_shape_for(case: &str, response: &support::TestResponse, status: StatusCode, code: &str) {
+fn assert_error_shape_for(case: &str, response: &crate::support::TestResponse, status: StatusCode, code: &str) {
     assert_eq!(response.status, status, "{case}: {:?}", response.body);
     let error =
         response.body["error"].as_object().unwrap_or_else(|| panic!("not the error shape: {:?}", response.body));

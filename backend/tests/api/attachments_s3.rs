@@ -1,8 +1,5 @@
 //! Attachments kept in an S3 bucket: upload, download and thumbnail through the API against a real
 //! S3-compatible server (moto: `scripts/test` starts it and sets `FIELDFLOW_TEST_S3_ENDPOINT`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::{StatusCode, header};
 use fieldflow::config::StorageBackend;
@@ -11,8 +8,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::io::Write;
-use support::files::{PDF, get, order_of_a, photo, upload};
-use support::shop::Shop;
+use crate::support::files::{PDF, get, order_of_a, photo, upload};
+use crate::support::shop::Shop;
 
 /// The test server's URL; `None`, after saying so, when it is not set outside CI.
 fn endpoint() -> Option<String> {

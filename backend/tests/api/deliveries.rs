@@ -1,9 +1,6 @@
 //! Messages beyond the inbox, through the deliver queue on real Redis and an SMTP sink: the
 //! customer's localized email with one-click unsubscribe, preferences and quiet hours, templates,
 //! retries with backoff, dead letters and their re-drive.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -16,7 +13,7 @@ use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use support::shop::Shop;
+use crate::support::shop::Shop;
 use tokio::sync::oneshot;
 
 const CUSTOMER: &str = "maria@example.test";
@@ -372,7 +369,7 @@ async fn failures_are_retried_then_dead_lettered_logged_and_redriven(db: PgPool)
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn technicians_hear_on_telegram_only_of_their_own_orders_even_through_a_429(db: PgPool) {
-    let telegram = support::telegram::FakeTelegram::start().await;
+    let telegram = crate::support::telegram::FakeTelegram::start().await;
     let shop = Shop::open_with(db.clone(), false, |settings| {
         telegram.configure(settings);
         settings.telegram_chat_interval_ms = 100;
@@ -410,7 +407,7 @@ async fn technicians_hear_on_telegram_only_of_their_own_orders_even_through_a_42
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn worded_messages_reach_the_named_people_once_by_their_choices_and_can_be_withdrawn(db: PgPool) {
-    let telegram = support::telegram::FakeTelegram::start().await;
+    let telegram = crate::support::telegram::FakeTelegram::start().await;
     let shop = Shop::open_with(db.clone(), false, |settings| telegram.configure(settings)).await;
     let state = &shop.app.state;
     sqlx::query("UPDATE users SET telegram_user_id = CASE email WHEN 'a@acme.test' THEN 2001 ELSE 2002 END WHERE email IN ('a@acme.test', 'b@acme.test')")

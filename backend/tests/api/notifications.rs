@@ -1,8 +1,5 @@
 //! Notifications through the outbox, the relay and the announce queue on real Redis: who hears
 //! of what, the inbox API, events kept in the outbox while the queue is unreachable, idempotence.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use domain::Role;
@@ -12,8 +9,8 @@ use fieldflow::state::AppState;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use support::TestApp;
-use support::shop::Shop;
+use crate::support::TestApp;
+use crate::support::shop::Shop;
 use tokio::sync::oneshot;
 
 /// Runs the relay and a worker for `state` until the sender is dropped or fired.

@@ -1,9 +1,6 @@
 //! Long operations on real PostgreSQL and Redis: an order export to a CSV file, a customer import
 //! with row errors, a worker that dies between chunks, cancelling, the progress stream, and who
 //! may see what.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -18,9 +15,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::TestResponse;
-use support::files::stored_files;
-use support::shop::Shop;
+use crate::support::TestResponse;
+use crate::support::files::stored_files;
+use crate::support::shop::Shop;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
 
@@ -358,7 +355,7 @@ async fn the_progress_stream_shows_growing_progress_and_ends_with_the_final_stat
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn a_broadcast_reaches_each_targeted_technician_once_and_no_other_organization(db: PgPool) {
-    let telegram = support::telegram::FakeTelegram::start().await;
+    let telegram = crate::support::telegram::FakeTelegram::start().await;
     let dir = std::env::temp_dir().join(format!("fieldflow-test-operations-{}", uuid::Uuid::now_v7()));
     let shop = Shop::open_with(db.clone(), false, |settings| {
         telegram.configure(settings);

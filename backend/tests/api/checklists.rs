@@ -1,14 +1,11 @@
 //! An order's checklist, the proof `complete` needs (checklist, photos, work report) and the
 //! report's money.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::{Method, StatusCode};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::shop::Shop;
+use crate::support::shop::Shop;
 use uuid::Uuid;
 
 /// The shop with a service type that has a checklist and photo rules, and technician A's rate.
@@ -69,12 +66,12 @@ impl Site {
         shop.act_ok(&shop.tech_a, &order, "start", json!({})).await
     }
 
-    async fn tick(&self, token: &str, order: &Value, item: &str, body: Value) -> support::TestResponse {
+    async fn tick(&self, token: &str, order: &Value, item: &str, body: Value) -> crate::support::TestResponse {
         let path = format!("/api/v1/orders/{}/checklist/{item}", order["id"].as_str().unwrap());
         self.shop.app.patch(&path, Some(token), body).await
     }
 
-    async fn checklist(&self, token: &str, order: &Value) -> support::TestResponse {
+    async fn checklist(&self, token: &str, order: &Value) -> crate::support::TestResponse {
         self.shop.app.get(&format!("/api/v1/orders/{}/checklist", order["id"].as_str().unwrap()), Some(token)).await
     }
 
@@ -114,7 +111,7 @@ impl Site {
     }
 }
 
-fn fields(response: &support::TestResponse) -> Vec<String> {
+fn fields(response: &crate::support::TestResponse) -> Vec<String> {
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", response.body);
     assert_eq!(response.code(), "validation_failed");
     response.body["error"]["details"]["fields"].as_object().unwrap().keys().cloned().collect()

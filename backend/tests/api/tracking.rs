@@ -1,13 +1,10 @@
 //! The customer's tracking page: what it shows and hides, its languages, unknown links, escaping.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::TestApp;
+use crate::support::TestApp;
 
 /// An organization (Russian, Moscow time) with an order assigned to "Ivan Petrov"; returns the app,
 /// the admin's token and the order as the dispatcher saw it.
@@ -70,11 +67,11 @@ fn tracking_path(app: &TestApp, order: &Value) -> String {
     path.to_owned()
 }
 
-fn html(response: &support::TestResponse) -> &str {
+fn html(response: &crate::support::TestResponse) -> &str {
     response.body.as_str().unwrap()
 }
 
-fn assert_private_headers(response: &support::TestResponse) {
+fn assert_private_headers(response: &crate::support::TestResponse) {
     assert!(response.headers["content-type"].to_str().unwrap().starts_with("text/html"));
     assert_eq!(response.headers["cache-control"], "no-store");
     assert_eq!(response.headers["x-robots-tag"], "noindex");

@@ -2,9 +2,6 @@
 //! deliver queue on real Redis to a fake push service that checks the VAPID token and decrypts the
 //! message as the browser would; gone browsers are forgotten, a 429 is retried when it says, and
 //! bad or private endpoints are refused.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use base64::Engine;
@@ -15,9 +12,9 @@ use fieldflow::push::VapidKey;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use support::push::{FakeBrowser, FakePushService};
-use support::shop::Shop;
-use support::{TestApp, TestResponse};
+use crate::support::push::{FakeBrowser, FakePushService};
+use crate::support::shop::Shop;
+use crate::support::{TestApp, TestResponse};
 use tokio::sync::oneshot;
 
 const SUBSCRIPTIONS: &str = "/api/v1/me/push-subscriptions";

@@ -1,9 +1,6 @@
 //! Service types (workflow templates): CRUD and its validation, the YAML import that refuses a broken
 //! document whole with every problem at its path, the byte-identical export → import → export, who
 //! may do what, and the `fieldflow templates` commands.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -13,7 +10,7 @@ use fieldflow::{seed, service_types};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::process::Command;
-use support::{TestApp, TestResponse};
+use crate::support::{TestApp, TestResponse};
 
 /// Two templates, written the way a person would: flow style, not sorted, untrimmed text.
 const BASE: &str = r#"version: 1
@@ -387,7 +384,7 @@ async fn an_admin_creates_reads_changes_and_archives_service_types(db: PgPool) {
     assert_eq!(again.body, archived.body, "archiving twice keeps the first time");
     assert_eq!(app.get("/api/v1/service-types", Some(&admin)).await.body["items"], json!([]));
     let all = app.get("/api/v1/service-types?include_archived=true", Some(&admin)).await;
-    assert_eq!(support::ids(&all.body), std::slice::from_ref(&id));
+    assert_eq!(crate::support::ids(&all.body), std::slice::from_ref(&id));
     assert_eq!(export(&app, &admin).await, "version: 1\nservice_types: []\n");
     let restored = import_yaml(&app, &admin, BASE).await;
     assert_eq!(restored.body, json!({ "created": 1, "updated": 1, "unchanged": 0 }));
@@ -423,10 +420,10 @@ async fn the_list_is_keyset_paged(db: PgPool) {
     }
     assert_eq!(import_yaml(&app, &admin, &document).await.body["created"], 5);
     let first = app.get("/api/v1/service-types?limit=3", Some(&admin)).await;
-    assert_eq!(support::ids(&first.body).len(), 3);
+    assert_eq!(crate::support::ids(&first.body).len(), 3);
     let cursor = first.body["next_cursor"].as_str().unwrap();
     let second = app.get(&format!("/api/v1/service-types?limit=3&cursor={cursor}"), Some(&admin)).await;
-    assert_eq!(support::ids(&second.body).len(), 2);
+    assert_eq!(crate::support::ids(&second.body).len(), 2);
     assert_eq!(second.body["next_cursor"], Value::Null);
 }
 

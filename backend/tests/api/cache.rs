@@ -1,9 +1,6 @@
 //! The cache of hot reads: served from Redis until a write through the services invalidates it,
 //! never across organizations, and PostgreSQL alone when Redis is unreachable. Rows changed with
 //! SQL behind the services' back prove where an answer came from.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -11,14 +8,14 @@ use chrono::{Duration, Utc};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::TestApp;
-use support::shop::Shop;
+use crate::support::TestApp;
+use crate::support::shop::Shop;
 
 fn names(page: &Value) -> Vec<&str> {
     page["items"].as_array().unwrap().iter().map(|item| item["user"]["full_name"].as_str().unwrap()).collect()
 }
 
-async fn ok(response: support::TestResponse) -> Value {
+async fn ok(response: crate::support::TestResponse) -> Value {
     assert_eq!(response.status, StatusCode::OK, "{:?}", response.body);
     response.body
 }

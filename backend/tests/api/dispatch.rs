@@ -1,8 +1,5 @@
 //! Dispatch against real PostgreSQL: job offers raced by technicians, auto-dispatch after a
 //! decline, offer expiry, recurring plans across DST, and iCalendar feeds.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -12,7 +9,7 @@ use futures_util::future::join_all;
 use icalendar::Component;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::shop::Shop;
+use crate::support::shop::Shop;
 
 fn all_week() -> Value {
     let day = json!([{ "start": "08:00", "end": "20:00" }]);

@@ -1,7 +1,4 @@
 //! Orders: numbering, the lifecycle through the API, concurrency, technician scope and isolation.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use axum::http::{Method, StatusCode};
 use domain::Role;
@@ -10,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::shop::Shop;
+use crate::support::shop::Shop;
 
 /// `complete` needs a work report; this service type asks for no checklist and no photos.
 fn report() -> Value {

@@ -1,9 +1,6 @@
 //! What the job system promises when its parts fail, shown with the real parts: a `fieldflow worker`
 //! process SIGKILLed in the middle of a job, and a Redis server restarted during a burst of 1,000
 //! notifications. The fake Telegram Bot API server counts what arrives and reports duplicates.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use fieldflow::config::Settings;
 use fieldflow::notifications::relay;
@@ -13,8 +10,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::shop::Shop;
-use support::telegram::FakeTelegram;
+use crate::support::shop::Shop;
+use crate::support::telegram::FakeTelegram;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
 /// A short lease, so work a dead worker held is handed over within seconds; longer than any one
@@ -47,7 +44,7 @@ fn worker(db: &PgPool, settings: &Settings, telegram: &FakeTelegram) -> Process 
         .arg("worker")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FIELDFLOW_DATABASE_URL", support::database_url(db))
+        .env("FIELDFLOW_DATABASE_URL", crate::support::database_url(db))
         .env("FIELDFLOW_REDIS_URL", settings.redis_url.expose_secret())
         .env("FIELDFLOW_REDIS_KEY_PREFIX", &settings.redis_key_prefix)
         .env("FIELDFLOW_JOB_LEASE_SECS", LEASE_SECS.to_string())
