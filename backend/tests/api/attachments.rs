@@ -1,13 +1,13 @@
 //! Comments and attachments on orders: streaming uploads with limits and type detection, photo
 //! facts and thumbnails, downloads, who may do what, and the history events they leave.
 
+use crate::support::files::{PDF, get, order_of_a, photo, stored_files, upload};
+use crate::support::shop::Shop;
 use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::path::PathBuf;
-use crate::support::files::{PDF, get, order_of_a, photo, stored_files, upload};
-use crate::support::shop::Shop;
 
 /// A shop whose uploads go to a directory of its own, with an optional upload limit.
 async fn shop(db: PgPool, max_upload_bytes: Option<u64>) -> (Shop, PathBuf) {
@@ -206,7 +206,10 @@ async fn comments_follow_the_order_visibility_and_leave_events(db: PgPool) {
 
     let all = shop.app.get(&path, Some(&shop.manager)).await;
     assert_eq!(all.status, StatusCode::OK);
-    assert_eq!(crate::support::ids(&all.body), [first.body["id"].as_str().unwrap(), second.body["id"].as_str().unwrap()]);
+    assert_eq!(
+        crate::support::ids(&all.body),
+        [first.body["id"].as_str().unwrap(), second.body["id"].as_str().unwrap()]
+    );
     let page = shop.app.get(&format!("{path}?limit=1"), Some(&shop.tech_a)).await;
     assert_eq!(crate::support::ids(&page.body), [first.body["id"].as_str().unwrap()]);
     let cursor = page.body["next_cursor"].as_str().unwrap();

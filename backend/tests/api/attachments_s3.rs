@@ -1,6 +1,8 @@
 //! Attachments kept in an S3 bucket: upload, download and thumbnail through the API against a real
 //! S3-compatible server (moto: `scripts/test` starts it and sets `FIELDFLOW_TEST_S3_ENDPOINT`).
 
+use crate::support::files::{PDF, get, order_of_a, photo, upload};
+use crate::support::shop::Shop;
 use axum::http::{StatusCode, header};
 use fieldflow::config::StorageBackend;
 use object_store::path::Path as StorePath;
@@ -8,8 +10,6 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::io::Write;
-use crate::support::files::{PDF, get, order_of_a, photo, upload};
-use crate::support::shop::Shop;
 
 /// The test server's URL; `None`, after saying so, when it is not set outside CI.
 fn endpoint() -> Option<String> {

@@ -1,5 +1,6 @@
 //! Sign-in, token rotation, forged tokens, passwords and rate limits, against PostgreSQL and Redis.
 
+use crate::support::{PASSWORD, TestApp, reset_token};
 use axum::http::StatusCode;
 use chrono::Utc;
 use domain::Role;
@@ -8,7 +9,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::PgPool;
-use crate::support::{PASSWORD, TestApp, reset_token};
 
 const ISSUER: &str = "http://127.0.0.1:8080";
 

@@ -2,14 +2,14 @@
 //! never across organizations, and PostgreSQL alone when Redis is unreachable. Rows changed with
 //! SQL behind the services' back prove where an answer came from.
 
+use crate::support::TestApp;
+use crate::support::shop::Shop;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::TestApp;
-use crate::support::shop::Shop;
 
 fn names(page: &Value) -> Vec<&str> {
     page["items"].as_array().unwrap().iter().map(|item| item["user"]["full_name"].as_str().unwrap()).collect()

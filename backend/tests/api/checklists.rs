@@ -1,11 +1,11 @@
 //! An order's checklist, the proof `complete` needs (checklist, photos, work report) and the
 //! report's money.
 
+use crate::support::shop::Shop;
 use axum::http::{Method, StatusCode};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::shop::Shop;
 use uuid::Uuid;
 
 /// The shop with a service type that has a checklist and photo rules, and technician A's rate.

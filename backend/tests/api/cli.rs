@@ -1,13 +1,13 @@
 //! The `fieldflow` binary from an empty database: migrate, create a user, serve, sign in, stop on
 //! SIGTERM. And the demo seed, twice.
 
+use crate::support::{TestApp, database_url};
 use fieldflow::seed;
 use serde_json::json;
 use sqlx::PgPool;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use crate::support::{TestApp, database_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
 

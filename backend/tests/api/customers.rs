@@ -2,11 +2,11 @@
 //! name, phone and address, paging, PATCH semantics, archiving, sites, validation, isolation
 //! between organizations and the role matrix.
 
+use crate::support::{TestApp, TestResponse, ids};
 use axum::http::{Method, StatusCode};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::{TestApp, TestResponse, ids};
 
 /// Creates a customer through the API, expecting 201; answers the whole `CreatedCustomer` body.
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {

@@ -2,6 +2,7 @@
 //! customer's localized email with one-click unsubscribe, preferences and quiet hours, templates,
 //! retries with backoff, dead letters and their re-drive.
 
+use crate::support::shop::Shop;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::notifications::{Channel, preference_kinds};
@@ -13,7 +14,6 @@ use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use crate::support::shop::Shop;
 use tokio::sync::oneshot;
 
 const CUSTOMER: &str = "maria@example.test";

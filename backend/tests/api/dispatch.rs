@@ -1,6 +1,7 @@
 //! Dispatch against real PostgreSQL: job offers raced by technicians, auto-dispatch after a
 //! decline, offer expiry, recurring plans across DST, and iCalendar feeds.
 
+use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::Role;
@@ -9,7 +10,6 @@ use futures_util::future::join_all;
 use icalendar::Component;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::shop::Shop;
 
 fn all_week() -> Value {
     let day = json!([{ "start": "08:00", "end": "20:00" }]);

@@ -1,12 +1,12 @@
 //! The live event stream across server processes: delivery from another process, resuming with
 //! `Last-Event-ID`, a technician's scope and the organization's walls.
 
+use crate::support::TestApp;
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use crate::support::TestApp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
 

@@ -1,12 +1,12 @@
 //! The error contract and the operations endpoints: every error in one JSON shape, request ids,
 //! readiness that tells the truth about PostgreSQL and Redis, metrics, the OpenAPI document.
 
+use crate::support::TestApp;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::Role;
 use serde_json::json;
 use sqlx::PgPool;
-use crate::support::TestApp;
 
 /// Every error body is `{"error": {"code": <snake_case>, "message": <text>}}`, maybe with details.
 fn assert_error_shape(response: &crate::support::TestResponse, status: StatusCode, code: &str) {

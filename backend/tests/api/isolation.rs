@@ -1,11 +1,11 @@
 //! Who may see and change which people: organizations are walled off from each other, roles decide
 //! the routes, and disabling or re-roling a user takes effect on the tokens they already hold.
 
+use crate::support::{PASSWORD, TestApp, ids};
 use axum::http::{Method, StatusCode};
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::{PASSWORD, TestApp, ids};
 
 /// Reads each path with the token, expecting 200, and answers the bodies.
 async fn read_all(app: &TestApp, token: &str, paths: &[String]) -> Vec<Value> {

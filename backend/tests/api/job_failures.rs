@@ -2,6 +2,8 @@
 //! process SIGKILLed in the middle of a job, and a Redis server restarted during a burst of 1,000
 //! notifications. The fake Telegram Bot API server counts what arrives and reports duplicates.
 
+use crate::support::shop::Shop;
+use crate::support::telegram::FakeTelegram;
 use fieldflow::config::Settings;
 use fieldflow::notifications::relay;
 use futures_util::StreamExt;
@@ -10,8 +12,6 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::shop::Shop;
-use crate::support::telegram::FakeTelegram;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldflow");
 /// A short lease, so work a dead worker held is handed over within seconds; longer than any one

@@ -1,6 +1,8 @@
 //! Notifications through the outbox, the relay and the announce queue on real Redis: who hears
 //! of what, the inbox API, events kept in the outbox while the queue is unreachable, idempotence.
 
+use crate::support::TestApp;
+use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use domain::Role;
 use fieldflow::notifications::queues::{Announce, Queues};
@@ -9,8 +11,6 @@ use fieldflow::state::AppState;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use crate::support::TestApp;
-use crate::support::shop::Shop;
 use tokio::sync::oneshot;
 
 /// Runs the relay and a worker for `state` until the sender is dropped or fired.

@@ -2,6 +2,9 @@
 //! with row errors, a worker that dies between chunks, cancelling, the progress stream, and who
 //! may see what.
 
+use crate::support::TestResponse;
+use crate::support::files::stored_files;
+use crate::support::shop::Shop;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::OperationId;
@@ -15,9 +18,6 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::path::PathBuf;
 use std::time::Duration;
-use crate::support::TestResponse;
-use crate::support::files::stored_files;
-use crate::support::shop::Shop;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
 

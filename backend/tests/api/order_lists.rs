@@ -1,12 +1,12 @@
 //! Order lists: every sort pages through every order exactly once in its order, cursors are
 //! checked, and free text finds the same orders whether the term is rare or common.
 
+use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::cmp::Ordering;
-use crate::support::shop::Shop;
 use uuid::Uuid;
 
 const SORTS: [&str; 6] = ["newest", "oldest", "scheduled", "scheduled_desc", "due", "priority"];

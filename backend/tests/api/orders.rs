@@ -1,5 +1,6 @@
 //! Orders: numbering, the lifecycle through the API, concurrency, technician scope and isolation.
 
+use crate::support::shop::Shop;
 use axum::http::{Method, StatusCode};
 use domain::Role;
 use domain::orders::{OrderAction, OrderState, OrderStatus, Performer, allowed_actions, transition};
@@ -7,7 +8,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::shop::Shop;
 
 /// `complete` needs a work report; this service type asks for no checklist and no photos.
 fn report() -> Value {

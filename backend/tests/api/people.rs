@@ -1,12 +1,12 @@
 //! Managing people: users and invitations, validation, paging, technicians and their profiles, and
 //! the organization's settings.
 
+use crate::support::{PASSWORD, TestApp, TestResponse, ids, reset_token};
 use axum::http::StatusCode;
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use crate::support::{PASSWORD, TestApp, TestResponse, ids, reset_token};
 
 /// The field paths of a 422 `validation_failed` answer.
 fn failed_fields(response: &TestResponse) -> Vec<String> {

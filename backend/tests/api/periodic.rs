@@ -2,6 +2,9 @@
 //! schedulers, a lost run queued again after its lease, the SLA scanner, the daily summary and the
 //! clean-up. Time is passed in as `now` rather than waited for.
 
+use crate::support::TestApp;
+use crate::support::files::{PDF, order_of_a, upload};
+use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use domain::Role;
@@ -12,9 +15,6 @@ use fieldflow::state::AppState;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::collections::BTreeSet;
-use crate::support::TestApp;
-use crate::support::files::{PDF, order_of_a, upload};
-use crate::support::shop::Shop;
 use uuid::Uuid;
 
 fn at(raw: &str) -> DateTime<Utc> {

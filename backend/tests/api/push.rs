@@ -3,6 +3,9 @@
 //! message as the browser would; gone browsers are forgotten, a 429 is retried when it says, and
 //! bad or private endpoints are refused.
 
+use crate::support::push::{FakeBrowser, FakePushService};
+use crate::support::shop::Shop;
+use crate::support::{TestApp, TestResponse};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,9 +15,6 @@ use fieldflow::push::VapidKey;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::Duration;
-use crate::support::push::{FakeBrowser, FakePushService};
-use crate::support::shop::Shop;
-use crate::support::{TestApp, TestResponse};
 use tokio::sync::oneshot;
 
 const SUBSCRIPTIONS: &str = "/api/v1/me/push-subscriptions";

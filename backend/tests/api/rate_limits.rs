@@ -1,12 +1,12 @@
 //! Limits on the whole API: per signed-in user and per client IP, 429 with `Retry-After` in the
 //! error shape, `RateLimit-*` headers, and a Redis outage that neither blocks nor slows requests.
 
+use crate::support::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::Role;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
-use crate::support::{TestApp, TestResponse};
 
 /// `GET path` from `ip` (the harness trusts `X-Forwarded-For`), with a token or without.
 async fn get_from(app: &TestApp, ip: &str, path: &str, token: Option<&str>) -> TestResponse {

@@ -1,12 +1,12 @@
 //! Scheduling against real PostgreSQL: bookings that never overlap, working hours across DST,
 //! time off and holidays, the calendar, free slots, suggestions and auto-assignment.
 
+use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use domain::Role;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::shop::Shop;
 
 /// Every day 08:00–20:00 in the technician's zone (Europe/Moscow unless changed).
 fn all_week() -> Value {

@@ -2,6 +2,7 @@
 //! document whole with every problem at its path, the byte-identical export → import → export, who
 //! may do what, and the `fieldflow templates` commands.
 
+use crate::support::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use domain::Role;
@@ -10,7 +11,6 @@ use fieldflow::{seed, service_types};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::process::Command;
-use crate::support::{TestApp, TestResponse};
 
 /// Two templates, written the way a person would: flow style, not sorted, untrimmed text.
 const BASE: &str = r#"version: 1

@@ -1,11 +1,11 @@
 //! The Telegram sender against the fake Bot API server and the real Redis: what arrives on the
 //! wire, how Telegram's answers are taken, and the flood limits shared by every sender.
 
+use crate::support::telegram::{FakeTelegram, SentMessage};
 use fieldflow::config::Settings;
 use fieldflow::telegram::{InlineButton, TelegramError, TelegramMessage, TelegramSender};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use crate::support::telegram::{FakeTelegram, SentMessage};
 
 /// Sleeps wake a little late and requests take a little time; gaps are checked with this much
 /// allowance below the configured interval.

@@ -1,10 +1,10 @@
 //! The customer's tracking page: what it shows and hides, its languages, unknown links, escaping.
 
+use crate::support::TestApp;
 use axum::http::StatusCode;
 use domain::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use crate::support::TestApp;
 
 /// An organization (Russian, Moscow time) with an order assigned to "Ivan Petrov"; returns the app,
 /// the admin's token and the order as the dispatcher saw it.

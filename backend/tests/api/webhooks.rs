@@ -2,6 +2,8 @@
 //! sealed in the database, signed pings and order event deliveries checked by a receiver that
 //! verifies the signature as docs/WEBHOOKS.md tells receivers to, and private networks refused.
 
+use crate::support::TestApp;
+use crate::support::shop::Shop;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,8 +17,6 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use crate::support::TestApp;
-use crate::support::shop::Shop;
 use uuid::Uuid;
 
 /// One request as the receiver got it.
