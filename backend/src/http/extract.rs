@@ -11,37 +11,98 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use domain::ErrorCode;
+use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
-/// `axum::Json` with errors in our shape: 400 malformed, 413 too large, 415 wrong type, 422 wrong fields.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// `axum::Json` with errors in our shape: 400 malformed, 413 too large, 415 wrong type, 422 wrong
+/// fields or a NUL character in any string (PostgreSQL's text refuses it).
+#[derive(Debug)]
 pub struct Json<T>(pub T);
 
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let json = media_type(request.headers()).is_some_and(|media_type| {
+            media_type == "application/json"
+                || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+        });
+        if !json {
+            return Err(AppError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected a body with Content-Type: application/json",
+            ));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(JsonRejection::from)?;
+        let axum::Json(value) = axum::Json::from_bytes(&body)?;
+        if escapes_nul(&body) {
+            return Err(AppError::new(ErrorCode::ValidationFailed, "text may not contain the NUL character (\\u0000)"));
+        }
+        Ok(Json(value))
+    }
+}
+
+/// Whether a JSON document holds the escape `\u0000` (a raw NUL is not valid JSON at all). Outside
+/// strings valid JSON has no backslash, so every backslash starts an escape.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut rest = json;
+    while let Some(at) = rest.iter().position(|byte| *byte == b'\\') {
+        if rest[at..].starts_with(b"\\u0000") {
+            return true;
+        }
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    false
+}
+
+/// Whether a URI part carries a percent-encoded NUL; no decoded text may hold one.
+fn encodes_nul(uri_part: &str) -> bool {
+    uri_part.as_bytes().windows(3).any(|window| window.eq_ignore_ascii_case(b"%00"))
+}
+
+fn nul_in_uri() -> AppError {
+    AppError::new(ErrorCode::BadRequest, "the address may not contain the NUL character (%00)")
+}
+
 /// `axum::extract::Query` with errors in our shape (400).
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+#[derive(Debug)]
 pub struct Query<T>(pub T);
 
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if parts.uri.query().is_some_and(encodes_nul) {
+            return Err(nul_in_uri());
+        }
+        let axum::extract::Query(value) = axum::extract::Query::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
+
 /// `axum::extract::Path` with errors in our shape (400).
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
+#[derive(Debug)]
 pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if encodes_nul(parts.uri.path()) {
+            return Err(nul_in_uri());
+        }
+        let axum::extract::Path(value) = axum::extract::Path::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
-        let code = match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
-            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
-            _ => ErrorCode::MalformedJson,
-        };
-        let message = match code {
-            ErrorCode::UnsupportedMediaType => "expected a body with Content-Type: application/json".to_owned(),
-            ErrorCode::PayloadTooLarge => "the body is too large".to_owned(),
-            _ => rejection.body_text(),
-        };
-        AppError::new(code, message)
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::new(ErrorCode::PayloadTooLarge, "the body is too large"),
+            StatusCode::UNPROCESSABLE_ENTITY => AppError::new(ErrorCode::ValidationFailed, rejection.body_text()),
+            _ => AppError::new(ErrorCode::MalformedJson, rejection.body_text()),
+        }
     }
 }
 
@@ -65,13 +126,7 @@ pub async fn typed_body<S: Send + Sync>(
     accepted: &[&str],
     max_bytes: usize,
 ) -> Result<Bytes, AppError> {
-    let media_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(|value| value.trim().to_ascii_lowercase());
-    if !media_type.is_some_and(|media_type| accepted.contains(&media_type.as_str())) {
+    if !media_type(request.headers()).is_some_and(|media_type| accepted.contains(&media_type.as_str())) {
         let message = format!("expected a body with Content-Type: {}", accepted.join(" or "));
         return Err(AppError::new(ErrorCode::UnsupportedMediaType, message));
     }
@@ -81,6 +136,15 @@ pub async fn typed_body<S: Send + Sync>(
         }
         _ => AppError::new(ErrorCode::BadRequest, rejection.body_text()),
     })
+}
+
+/// The `Content-Type` without its parameters, in lower case.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase())
 }
 
 /// The token of an `Authorization: Bearer …` header.

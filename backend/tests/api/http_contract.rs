@@ -21,6 +21,9 @@ fn assert_error_shape_for(case: &str, response: &crate::support::TestResponse, s
     assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
     assert!(error.keys().all(|k| ["code", "message", "details"].contains(&k.as_str())));
     assert!(response.headers.contains_key("x-request-id"));
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(response.headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer", "{case}");
+    }
 }
 
 fn raw(
@@ -149,6 +152,62 @@ async fn every_error_comes_back_in_the_json_shape(db: PgPool) {
     assert_eq!(fields["phone"][0]["code"], "invalid_phone");
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
     assert_eq!(users, 1, "a refused request writes nothing");
+}
+
+/// PostgreSQL's text cannot hold a NUL character: any text that carries one, in the address or in
+/// a JSON body, is refused in the error shape before it reaches a service, and nothing is written.
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn text_with_a_nul_character_is_refused_and_changes_nothing(db: PgPool) {
+    let app = TestApp::new(db.clone()).await;
+    let org = app.with_org("Acme Repairs").await;
+    app.with_user(org, Role::Admin, "admin@acme.test").await;
+    let token = app.token_for("admin@acme.test").await;
+    let json = Some("application/json");
+
+    let cases = [
+        (
+            "order search",
+            raw("GET", "/api/v1/orders?q=%00", None, Body::empty(), Some(&token)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "customer search",
+            raw("GET", "/api/v1/customers?q=a%00b", None, Body::empty(), Some(&token)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "path",
+            raw("GET", "/api/v1/users/a%00", None, Body::empty(), Some(&token)),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "holiday name",
+            raw("POST", "/api/v1/holidays", json, r#"{"day":"2027-01-01","name":"New\u0000Year"}"#, Some(&token)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "profile name",
+            raw("PATCH", "/api/v1/me", json, r#"{"full_name":"Ann\u0000"}"#, Some(&token)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+    ];
+    for (case, request, status, code) in cases {
+        assert_error_shape_for(case, &app.send(request).await, status, code);
+    }
+    let holidays: i64 = sqlx::query_scalar("SELECT count(*) FROM holidays").fetch_one(&db).await.unwrap();
+    assert_eq!(holidays, 0);
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.body["full_name"], "User admin@acme.test");
+
+    // An escaped backslash before `u0000` is text, not a NUL: it is kept as written.
+    let request = raw("PATCH", "/api/v1/me", json, r#"{"full_name":"Ann \\u0000"}"#, Some(&token));
+    let kept = app.send(request).await;
+    assert_eq!(kept.status, StatusCode::OK, "{:?}", kept.body);
+    assert_eq!(kept.body["full_name"], "Ann \\u0000");
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
