@@ -66,10 +66,9 @@ async fn logout(State(state): State<AppState>, actor: UserActor) -> Result<Statu
 ))]
 async fn forgot_password(
     State(state): State<AppState>,
-    client: ClientInfo,
     Json(body): Json<ForgotPasswordRequest>,
 ) -> Result<StatusCode, AppError> {
-    service::forgot_password(&state, &body.email, &client).await?;
+    service::forgot_password(&state, &body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

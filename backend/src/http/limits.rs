@@ -17,12 +17,26 @@ use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
 const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
 const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 fn per_ip(state: &AppState) -> Limit {
     Limit { name: "api:ip", max: state.settings.api_rate_limits.per_ip_per_minute, window: MINUTE }
+}
+
+/// The tighter per-IP window of a route that guesses passwords or sends email, counted besides the
+/// API's, so its `RateLimit-*` headers describe the window that refuses it first.
+fn route_limit(state: &AppState, path: &str) -> Option<Limit> {
+    let limits = state.settings.rate_limits;
+    match path {
+        "/api/v1/auth/login" => Some(Limit { name: "login:ip", max: limits.login_per_ip_per_minute, window: MINUTE }),
+        "/api/v1/auth/password/forgot" | "/api/v1/auth/password/reset" => {
+            Some(Limit { name: "password:ip", max: limits.password_per_ip_per_hour, window: HOUR })
+        }
+        _ => None,
+    }
 }
 
 /// Whom a request counts against besides its IP: the user of a valid access token. The token is
@@ -34,11 +48,14 @@ fn principal(state: &AppState, headers: &HeaderMap) -> Option<String> {
     Some(claims.sub.to_string())
 }
 
-/// Limits per user and per client IP, for the API.
+/// Limits per user and per client IP, for the API, and the sign-in routes' own.
 pub async fn limit_api(State(state): State<AppState>, client: ClientInfo, request: Request, next: Next) -> Response {
     let per_user = Limit { name: "api:user", max: state.settings.api_rate_limits.per_user_per_minute, window: MINUTE };
     let user = principal(&state, request.headers());
     let mut hits = vec![(per_ip(&state), client.ip.as_str())];
+    if let Some(limit) = route_limit(&state, request.uri().path()) {
+        hits.push((limit, client.ip.as_str()));
+    }
     if let Some(user) = &user {
         hits.push((per_user, user.as_str()));
     }

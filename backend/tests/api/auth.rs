@@ -209,12 +209,20 @@ async fn logins_per_client_ip_are_limited(db: PgPool) {
             .unwrap();
         app.send(request)
     };
-    for _ in 0..5 {
-        assert_eq!(login("203.0.113.7").await.status, StatusCode::UNAUTHORIZED);
+    let window = |response: &crate::support::TestResponse, name: &str| -> u32 {
+        response.headers[name].to_str().unwrap().parse().unwrap()
+    };
+    // The headers describe the sign-in window, not the API's far larger one.
+    for remaining in (0..5).rev() {
+        let response = login("203.0.113.7").await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(window(&response, "ratelimit-limit"), 5);
+        assert_eq!(window(&response, "ratelimit-remaining"), remaining);
     }
     let limited = login("203.0.113.7").await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers.contains_key("retry-after"));
+    assert_eq!(window(&limited, "ratelimit-remaining"), 0);
     // Another client is not affected.
     assert_eq!(login("203.0.113.8").await.status, StatusCode::UNAUTHORIZED);
 }
