@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 
 use crate::error::AppError;
@@ -12,54 +13,17 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, header};
 use axum::routing::get;
-use domain::{ErrorBody, ErrorCode, FieldErrors};
+use domain::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Fieldflow API", description = "Field-service management: organizations, people, orders, dispatch."),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "auth", description = "Sign-in, sessions and passwords"),
-        (name = "me", description = "The signed-in user"),
-        (name = "org", description = "The caller's organization"),
-        (name = "users", description = "People of the organization (admin; dispatchers read)"),
-        (name = "technicians", description = "Technicians and their dispatch profiles (admin; dispatchers read)"),
-        (name = "service-types", description = "Workflow templates, with YAML export and import (admin; all read)"),
-        (name = "customers", description = "Customers and their sites (admin, dispatcher; managers read)"),
-        (name = "orders", description = "Work orders and their lifecycle (technicians: their own orders)"),
-        (name = "events", description = "Live order events (Server-Sent Events)"),
-        (name = "notifications", description = "The caller's in-app notifications"),
-        (name = "push", description = "Web push: the server's VAPID key and the caller's subscribed browsers"),
-        (name = "webhooks", description = "Outgoing webhooks: signed order events to the organization's endpoints (admin)"),
-        (name = "dashboard", description = "Organization-wide order counters (admin, dispatcher, manager)"),
-        (name = "operations", description = "Long operations: order exports, customer imports, broadcasts to technicians, with live progress and cancel"),
-    ),
-    components(schemas(ErrorBody, ErrorCode, FieldErrors))
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-        );
-    }
-}
 
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,13 +47,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::operations::routes::router())
 }
 
-/// The OpenAPI document of the whole API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi()).nest("/api/v1", api_routes()).into_openapi()
+/// The API's routes and the OpenAPI document that describes them.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut document) =
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", api_routes()).split_for_parts();
+    openapi::add_shared_answers(&mut document);
+    (routes, document)
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api_routes()).split_for_parts();
+    let (api, document) = api();
     let frontend_index = state.settings.static_dir.join("index.html");
     let frontend = ServeDir::new(&state.settings.static_dir).fallback(ServeFile::new(frontend_index));
     let has_frontend = state.settings.static_dir.join("index.html").exists();
@@ -102,7 +69,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut router = Router::new()
         .merge(api)
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", document))
         .merge(public)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

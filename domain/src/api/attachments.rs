@@ -39,6 +39,7 @@ pub struct AttachmentView {
 /// Query of `POST /orders/{id}/attachments`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     pub kind: AttachmentKind,
@@ -47,6 +48,7 @@ pub struct UploadQuery {
 /// Query of `GET /orders/{id}/attachments`: oldest first, after the cursor.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListAttachmentsQuery {
     pub kind: Option<AttachmentKind>,

@@ -61,6 +61,7 @@ impl CreateCommentRequest {
 /// Query of `GET /orders/{id}/comments`: oldest first, after the cursor.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListCommentsQuery {
     pub cursor: Option<Cursor>,

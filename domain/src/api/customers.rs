@@ -171,6 +171,7 @@ pub struct UpdateSiteRequest {
 /// Query of `GET /customers`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListCustomersQuery {
     /// Part of a name, of a phone number (digits in any notation) or of a site's address,

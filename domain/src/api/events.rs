@@ -22,6 +22,7 @@ pub struct OrderStreamEvent {
 /// Query of `GET /events`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct EventStreamQuery {
     /// Replay the events after this id first (the `Last-Event-ID` header, when sent, wins).

@@ -31,6 +31,7 @@ pub struct NotificationView {
 /// Query of `GET /notifications`: newest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListNotificationsQuery {
     /// Only those not read yet.
@@ -115,6 +116,7 @@ pub struct PutTemplate {
 /// `GET /notification-templates`: one kind in every locale, or every kind in one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListTemplatesQuery {
     pub kind: Option<String>,
@@ -190,6 +192,7 @@ pub struct DeliveryView {
 /// `GET /notification-deliveries`: newest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListDeliveriesQuery {
     pub status: Option<DeliveryStatus>,

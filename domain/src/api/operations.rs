@@ -136,6 +136,7 @@ pub struct OperationView {
 /// `GET /operations`: newest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListOperationsQuery {
     pub kind: Option<OperationKind>,
@@ -148,6 +149,7 @@ pub struct ListOperationsQuery {
 /// Query of `GET /operations/{id}/events`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct OperationStreamQuery {
     /// The access token, for `EventSource` clients that cannot send an `Authorization` header.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// Query of `GET /orders`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListOrdersQuery {
     pub status: Option<OrderStatus>,

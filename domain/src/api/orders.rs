@@ -310,6 +310,7 @@ pub struct OrderEventView {
 /// Query of `GET /orders/{id}/history`: oldest first, after the given event id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     pub after: Option<i64>,

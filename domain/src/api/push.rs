@@ -66,6 +66,7 @@ pub struct PushSubscriptionView {
 /// Query of `GET /me/push-subscriptions`: oldest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListPushSubscriptionsQuery {
     pub cursor: Option<Cursor>,

@@ -106,6 +106,7 @@ impl CreateTimeOffRequest {
 /// `GET /technicians/{id}/time-off`: periods that end after `from` and start before `to`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct TimeOffQuery {
     pub from: Option<DateTime<Utc>>,
@@ -163,6 +164,7 @@ impl UpdateHolidayRequest {
 /// `GET /holidays`: the days of one year at most, in date order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct HolidayQuery {
     /// Defaults to the current year of the organization.
@@ -197,6 +199,7 @@ impl BookingRequest {
 /// `GET /schedule`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleQuery {
     pub from: DateTime<Utc>,
@@ -272,6 +275,7 @@ pub enum SchedulePeriod {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct MyScheduleQuery {
     #[serde(default)]
@@ -281,6 +285,7 @@ pub struct MyScheduleQuery {
 /// `GET /schedule/slots`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct SlotSearchQuery {
     pub duration_minutes: u32,
@@ -438,6 +443,7 @@ pub struct CreateOffersRequest {
 /// `GET /me/offers`, `GET /orders/{id}/offers`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct OffersQuery {
     pub status: Option<OfferStatus>,
@@ -501,6 +507,7 @@ pub struct UpdateRecurringPlanRequest {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct RecurringPlansQuery {
     pub cursor: Option<crate::Cursor>,

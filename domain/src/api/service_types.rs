@@ -279,6 +279,7 @@ impl ServiceTypeChanges {
 /// Query of `GET /service-types`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListServiceTypesQuery {
     /// Also list archived service types (default false).

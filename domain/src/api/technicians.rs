@@ -81,6 +81,7 @@ pub struct TechnicianChanges {
 /// Query of `GET /technicians`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListTechniciansQuery {
     pub status: Option<UserStatus>,

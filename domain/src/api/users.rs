@@ -163,6 +163,7 @@ impl UpdateUserRequest {
 /// Query of `GET /users`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListUsersQuery {
     pub role: Option<Role>,

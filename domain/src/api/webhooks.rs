@@ -66,6 +66,7 @@ pub struct UpdateWebhookRequest {
 /// Query of `GET /webhooks`: oldest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListWebhooksQuery {
     pub cursor: Option<Cursor>,
