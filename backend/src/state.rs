@@ -27,8 +27,11 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Uploaded files: a local directory or an S3 bucket, as configured.
     pub storage: Arc<dyn ObjectStore>,
-    /// Wakes this process's live event streams (one database listener per process).
+    /// Wakes this process's live event streams and keeps `sessions` true (one database listener
+    /// per process).
     pub events: crate::events::EventHub,
+    /// The live sessions this process has checked, so a request needs no query to check its own.
+    pub sessions: crate::auth::sessions::LiveSessions,
     /// Telegram messages, within the flood limits all processes share in Redis.
     pub telegram: crate::telegram::TelegramSender,
     /// Seals the secrets kept in the database.
@@ -60,6 +63,7 @@ impl AppState {
         // One circuit breaker for the limiter and the cache: both learn of an outage at once.
         let guarded = GuardedRedis::new(redis.clone());
         let settings = Arc::new(settings);
+        let sessions = crate::auth::sessions::LiveSessions::default();
         Ok(Self {
             tokens: Arc::new(TokenKeys::new(&settings)),
             passwords: PasswordHasher::new(settings.password_hash_concurrency)?,
@@ -75,7 +79,8 @@ impl AppState {
             db,
             settings,
             metrics: None,
-            events: crate::events::EventHub::default(),
+            events: crate::events::EventHub::new(sessions.clone()),
+            sessions,
         })
     }
 }

@@ -4,6 +4,7 @@ pub mod passwords;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod sessions;
 pub mod tokens;
 
 pub use service::{AuthError, ClientInfo};

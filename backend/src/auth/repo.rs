@@ -124,13 +124,22 @@ pub async fn revoke_user_sessions(conn: &mut PgConnection, user: UserId, reason:
 }
 
 /// The organization and current role behind a session, if the session is live and the user active.
+/// A live session's organization, role and expiry.
+#[derive(Debug)]
+pub struct LiveSession {
+    pub org_id: OrgId,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
 pub async fn live_session(
     db: impl PgExecutor<'_>,
     session: SessionId,
     user: UserId,
-) -> sqlx::Result<Option<(OrgId, Role)>> {
-    let row = sqlx::query!(
-        r#"SELECT u.org_id AS "org_id: OrgId", u.role AS "role: Role"
+) -> sqlx::Result<Option<LiveSession>> {
+    sqlx::query_as!(
+        LiveSession,
+        r#"SELECT u.org_id AS "org_id: OrgId", u.role AS "role: Role", s.expires_at
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
              AND u.status = 'active'"#,
@@ -138,8 +147,7 @@ pub async fn live_session(
         user.0,
     )
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| (r.org_id, r.role)))
+    .await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

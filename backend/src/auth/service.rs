@@ -144,6 +144,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<TokenPair,
     if presented.spent {
         repo::revoke_session(&mut *tx, presented.session_id, "refresh_token_reused").await?;
         tx.commit().await?;
+        state.sessions.forget_user(presented.user_id);
         tracing::warn!(session = %presented.session_id, user = %presented.user_id, "refresh token reuse; session revoked");
         return Err(AuthError::RefreshTokenReused);
     }
@@ -159,17 +160,26 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<TokenPair,
 
 pub async fn logout(state: &AppState, actor: &UserActor) -> Result<(), AuthError> {
     repo::revoke_session(&state.db, actor.session_id, "logout").await?;
+    state.sessions.forget_user(actor.user_id);
     Ok(())
 }
 
 /// Turns a bearer token into the acting user, checked against the live session on every request:
 /// a logout, a password change or a disabled account stops the token at once, and a role change
-/// takes effect at once.
+/// takes effect at once. The check is answered from `sessions::LiveSessions` when it can.
 pub async fn authenticate(state: &AppState, bearer: &str) -> Result<UserActor, AuthError> {
     let claims = state.tokens.verify_access(bearer)?;
-    let (org_id, role) =
-        repo::live_session(&state.db, claims.sid, claims.sub).await?.ok_or(AuthError::SessionRevoked)?;
-    Ok(UserActor { user_id: claims.sub, org_id, role, session_id: claims.sid })
+    let actor = |(org_id, role)| UserActor { user_id: claims.sub, org_id, role, session_id: claims.sid };
+    if let Some(access) = state.sessions.get(claims.sid, claims.sub) {
+        return Ok(actor(access));
+    }
+    // The listener that keeps the cache true starts with the first request that could use it.
+    state.events.start(&state.db);
+    let read_at = state.sessions.generation();
+    let live = repo::live_session(&state.db, claims.sid, claims.sub).await?.ok_or(AuthError::SessionRevoked)?;
+    let access = (live.org_id, live.role);
+    state.sessions.remember(read_at, claims.sid, claims.sub, access, live.expires_at);
+    Ok(actor(access))
 }
 
 /// Emails a one-time reset link when an active account has this email. The caller learns nothing:
@@ -247,6 +257,7 @@ pub async fn reset_password(
     )
     .await?;
     tx.commit().await?;
+    state.sessions.forget_user(user);
     Ok(())
 }
 
@@ -281,5 +292,6 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    state.sessions.forget_user(actor.user_id);
     Ok(pair)
 }

@@ -1,4 +1,5 @@
-use domain::{OperationId, OrgId};
+use crate::auth::sessions::LiveSessions;
+use domain::{OperationId, OrgId, UserId};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::sync::{Arc, Once};
@@ -9,6 +10,8 @@ use tokio::sync::{broadcast, watch};
 const CHANNEL: &str = "order_events";
 /// The channel the `operations` trigger notifies on every change of an operation.
 const OPERATIONS_CHANNEL: &str = "operations";
+/// The channel the `sessions` and `users` triggers notify with the id of a user whose access changed.
+const SESSIONS_CHANNEL: &str = "sessions";
 
 /// A wake-up for subscribers: new events may exist in `org` (or, when `None`, in any organization,
 /// after the listener (re)connected and may have missed notifications).
@@ -24,12 +27,14 @@ pub struct OperationWake {
     pub id: Option<OperationId>,
 }
 
-/// One `LISTEN` connection per process (for order events and operations both), started by the
-/// first subscriber, fanned out to every stream of the process.
+/// One `LISTEN` connection per process (for order events, operations and sessions), started by
+/// the first subscriber or the first authenticated request, fanned out to every stream of the
+/// process and to its cache of live sessions.
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<Wake>,
     operations: broadcast::Sender<OperationWake>,
+    sessions: LiveSessions,
     started: Arc<Once>,
     /// Set when the server stops: streams never end by themselves, and a graceful shutdown waits
     /// for every open response.
@@ -49,16 +54,15 @@ impl std::fmt::Debug for EventHub {
     }
 }
 
-impl Default for EventHub {
-    fn default() -> Self {
+impl EventHub {
+    pub fn new(sessions: LiveSessions) -> Self {
         // A lagging subscriber loses wake-ups, not events: it re-reads the table on `Lagged`.
         let (sender, _) = broadcast::channel(1024);
         let (operations, _) = broadcast::channel(1024);
-        Self { sender, operations, started: Arc::new(Once::new()), stopping: Arc::new(watch::Sender::new(false)) }
+        let stopping = Arc::new(watch::Sender::new(false));
+        Self { sender, operations, sessions, started: Arc::new(Once::new()), stopping }
     }
-}
 
-impl EventHub {
     /// Subscribes first, then starts the listener if needed: the listener's first wake-up (once it
     /// listens) reaches this subscriber, so nothing committed in between is missed.
     pub fn subscribe(&self, db: &PgPool) -> Subscription {
@@ -74,14 +78,17 @@ impl EventHub {
         subscription
     }
 
-    fn start(&self, db: &PgPool) {
+    /// Starts the listener unless it runs already.
+    pub fn start(&self, db: &PgPool) {
         self.started.call_once(|| {
             tokio::spawn(listen(db.clone(), self.clone()));
         });
     }
 
-    /// Every subscriber reads again: notifications may have been missed.
+    /// Every subscriber reads again and the session cache starts over: notifications may have
+    /// been missed.
     fn wake_all(&self) {
+        self.sessions.forget_all(true);
         let _ = self.sender.send(Wake { org: None });
         let _ = self.operations.send(OperationWake { id: None });
     }
@@ -94,7 +101,10 @@ impl EventHub {
 
 async fn listen(db: PgPool, hub: EventHub) {
     loop {
-        match listen_once(&db, &hub).await {
+        let outcome = listen_once(&db, &hub).await;
+        // Deaf until it listens again: the session cache must not trust what it cannot hear revoked.
+        hub.sessions.forget_all(false);
+        match outcome {
             Ok(()) => return,
             Err(error) => tracing::warn!(%error, "event listener lost its connection; reconnecting"),
         }
@@ -108,7 +118,7 @@ async fn listen_once(db: &PgPool, hub: &EventHub) -> sqlx::Result<()> {
         return Ok(());
     }
     let mut listener = PgListener::connect_with(db).await?;
-    listener.listen_all([CHANNEL, OPERATIONS_CHANNEL]).await?;
+    listener.listen_all([CHANNEL, OPERATIONS_CHANNEL, SESSIONS_CHANNEL]).await?;
     // Anything committed before LISTEN took effect is found by this re-read.
     hub.wake_all();
     loop {
@@ -117,7 +127,12 @@ async fn listen_once(db: &PgPool, hub: &EventHub) -> sqlx::Result<()> {
                 // Both payloads are `org:rest`; unreadable ones wake everyone. No receivers is
                 // fine: the listener stays up.
                 let (org, rest) = notification.payload().split_once(':').unzip();
-                if notification.channel() == OPERATIONS_CHANNEL {
+                if notification.channel() == SESSIONS_CHANNEL {
+                    match uuid::Uuid::parse_str(notification.payload()) {
+                        Ok(user) => hub.sessions.forget_user(UserId(user)),
+                        Err(_) => hub.sessions.forget_all(true),
+                    }
+                } else if notification.channel() == OPERATIONS_CHANNEL {
                     let id = rest.and_then(|id| uuid::Uuid::parse_str(id).ok()).map(OperationId);
                     let _ = hub.operations.send(OperationWake { id });
                 } else {

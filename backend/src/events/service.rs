@@ -154,8 +154,8 @@ impl Reader {
     /// Whether the session still stands; a changed role changes the scope from now on.
     async fn session_live(&mut self) -> bool {
         match auth::repo::live_session(&self.state.db, self.actor.session_id, self.actor.user_id).await {
-            Ok(Some((_, role))) => {
-                self.actor.role = role;
+            Ok(Some(live)) => {
+                self.actor.role = live.role;
                 let actor = Actor::User(self.actor);
                 self.scope = scope(&actor);
                 actor.require(Permission::ReadOrders).is_ok()

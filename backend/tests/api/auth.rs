@@ -243,6 +243,80 @@ async fn logout_ends_the_session(db: PgPool) {
     assert_eq!(app.get("/api/v1/me", Some(&other_device.access_token)).await.status, StatusCode::OK);
 }
 
+/// Checks `token`'s session on `app` until that process's cache remembers it (its database
+/// listener listens from the first check on), so what follows is answered from the cache.
+async fn remembered(app: &TestApp, token: &str) -> (domain::SessionId, domain::UserId) {
+    let claims = app.state.tokens.verify_access(token).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.state.sessions.get(claims.sid, claims.sub).is_none() {
+        assert!(std::time::Instant::now() < deadline, "the session was never remembered");
+        assert_eq!(app.get("/api/v1/me", Some(token)).await.status, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (claims.sid, claims.sub)
+}
+
+/// How long until `app` refuses `token` (`session_revoked`), at most two seconds.
+async fn refused_within(app: &TestApp, token: &str) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let me = app.get("/api/v1/me", Some(token)).await;
+        if me.code() == "session_revoked" {
+            return started.elapsed();
+        }
+        assert_eq!(me.status, StatusCode::OK, "{:?}", me.body);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "still accepted after two seconds");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Sessions are checked from a cache in each process; ending one in any process, disabling the
+/// user or changing their role reaches every other process through PostgreSQL at once, and the
+/// process that made the change refuses the very next request.
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_cached_session_ends_in_every_process_at_once(db: PgPool) {
+    let here = TestApp::new(db.clone()).await;
+    let elsewhere = TestApp::new(db).await;
+    let org = here.with_org("Acme Repairs").await;
+    here.with_user(org, Role::Admin, "admin@acme.test").await;
+    here.with_user(org, Role::Manager, "boss@acme.test").await;
+    here.with_user(org, Role::Dispatcher, "dana@acme.test").await;
+    let admin = here.token_for("admin@acme.test").await;
+
+    // A logout here: refused here at the next request, and elsewhere as soon as PostgreSQL says.
+    let boss_here = here.token_for("boss@acme.test").await;
+    remembered(&here, &boss_here).await;
+    let (_, boss_id) = remembered(&elsewhere, &boss_here).await;
+    let boss_elsewhere = here.token_for("boss@acme.test").await;
+    remembered(&elsewhere, &boss_elsewhere).await;
+    let out = here.post("/api/v1/auth/logout", Some(&boss_here), json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(here.get("/api/v1/me", Some(&boss_here)).await.code(), "session_revoked");
+    let _ = refused_within(&elsewhere, &boss_here).await;
+    // The boss's other session was not ended.
+    assert_eq!(elsewhere.get("/api/v1/me", Some(&boss_elsewhere)).await.status, StatusCode::OK);
+
+    // Disabled here: every session of the user refused elsewhere.
+    let disable = here.post(&format!("/api/v1/users/{}/disable", boss_id.0), Some(&admin), json!({})).await;
+    assert_eq!(disable.status, StatusCode::OK, "{:?}", disable.body);
+    let delay = refused_within(&elsewhere, &boss_elsewhere).await;
+    assert!(delay < std::time::Duration::from_millis(500), "{delay:?}");
+
+    // A role changed here takes effect elsewhere at once: no more admin pages for the demoted.
+    let dana = here.token_for("dana@acme.test").await;
+    let (_, dana_id) = remembered(&elsewhere, &dana).await;
+    assert_eq!(elsewhere.get("/api/v1/users", Some(&dana)).await.status, StatusCode::OK);
+    let demoted =
+        here.patch(&format!("/api/v1/users/{}", dana_id.0), Some(&admin), json!({ "role": "technician" })).await;
+    assert_eq!(demoted.status, StatusCode::OK, "{:?}", demoted.body);
+    let started = std::time::Instant::now();
+    while elsewhere.get("/api/v1/me", Some(&dana)).await.body["role"] != "technician" {
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "the old role is still cached");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(elsewhere.get("/api/v1/users", Some(&dana)).await.status, StatusCode::FORBIDDEN);
+}
+
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn forgot_and_reset_password_by_email(db: PgPool) {
     let app = TestApp::new(db).await;
