@@ -69,10 +69,11 @@ fn add_answers(path: &str, operation: &mut Operation) {
             "`bad_request` or `malformed_json`: a parameter or the body cannot be read",
         ),
         (secured, "401", "`unauthorized`, `invalid_token`, `token_expired` or `session_revoked`"),
+        (secured, "403", "`forbidden`: the caller's role may not do this"),
         (path.contains('{'), "404", "`not_found`: no such resource in the caller's organization"),
         (has_body, "413", "`payload_too_large`: the body is larger than the route accepts"),
         (has_body, "415", "`unsupported_media_type`: the body is not of a type the route accepts"),
-        (has_body, "422", "`validation_failed`: the fields are named in `details`"),
+        (has_parameters || has_body, "422", "`validation_failed`: the fields are named in `details`"),
         (true, "429", "`rate_limited`, with `Retry-After`"),
     ];
     for (applies, status, description) in answers {

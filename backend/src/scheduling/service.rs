@@ -57,8 +57,7 @@ pub async fn list_time_off(
 ) -> Result<Page<TimeOffView>, ScheduleError> {
     actor.require(Permission::ReadSchedule)?;
     reachable_technician(state, actor, technician).await?;
-    let now = Utc::now();
-    let range = (query.from.unwrap_or(now - Duration::days(366)), query.to.unwrap_or(now + Duration::days(732)));
+    let range = query.range(Utc::now()).map_err(ScheduleError::Invalid)?;
     let limit = PageLimit::new(query.limit);
     let after = query.cursor.map(|c| c.0);
     let rows = repo::time_off_in(&state.db, actor.org_id(), &[technician.0], range, after, limit.probe()).await?;
@@ -123,11 +122,7 @@ pub async fn list_holidays(
     query: &HolidayQuery,
 ) -> Result<Vec<HolidayView>, ScheduleError> {
     actor.require(Permission::ReadSchedule)?;
-    let year = query.year.unwrap_or_else(|| Utc::now().year());
-    let bounds = NaiveDate::from_ymd_opt(year, 1, 1).zip(NaiveDate::from_ymd_opt(year, 12, 31));
-    let (first, last) = bounds.ok_or_else(|| {
-        ScheduleError::Invalid(FieldErrors::single("year", FieldError::new("out_of_range", "no such year")))
-    })?;
+    let (first, last) = query.days(Utc::now().year()).map_err(ScheduleError::Invalid)?;
     Ok(repo::holidays(&state.db, actor.org_id(), first, last).await?)
 }
 

@@ -102,7 +102,7 @@ async fn archive_service_type(
 /// The service types that are not archived as a YAML document (`version: 1`), sorted by code;
 /// importing it back changes nothing.
 #[utoipa::path(get, path = "/service-types/export", tag = "service-types", security(("bearer" = [])),
-    responses((status = 200, description = "The YAML document", body = String, content_type = "application/yaml")))]
+    responses((status = 200, description = "The YAML document", body = serde_json::Value, content_type = "application/yaml")))]
 async fn export_service_types(State(state): State<AppState>, actor: Actor) -> Result<impl IntoResponse, AppError> {
     let document = service::export(&state, &actor).await?;
     let headers = [
@@ -116,7 +116,7 @@ async fn export_service_types(State(state): State<AppState>, actor: Actor) -> Re
 /// when its code exists. Nothing is written unless the whole document is valid; every problem is
 /// reported under `details.fields`, keyed by its path in the document (`service_types[2].checklist[1].id`).
 #[utoipa::path(post, path = "/service-types/import", tag = "service-types", security(("bearer" = [])),
-    request_body(content = String, content_type = "application/yaml", description = "The YAML document, at most 1 MiB"),
+    request_body(content = serde_json::Value, content_type = "application/yaml", description = "The YAML document, at most 1 MiB"),
     responses((status = 200, body = ImportSummary), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn import_service_types(

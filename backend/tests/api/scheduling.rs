@@ -214,6 +214,17 @@ async fn bad_scheduling_input_is_refused_and_changes_nothing(db: PgPool) {
     assert_eq!(unknown_kind.status, StatusCode::UNPROCESSABLE_ENTITY);
     let listed = shop.app.get(&path, Some(&shop.dispatcher)).await;
     assert_eq!(listed.body["items"], json!([]));
+    // A `to` before the default `from`, and years PostgreSQL's dates cannot hold (found by
+    // Schemathesis as 500s).
+    let inverted = shop.app.get(&format!("{path}?to=2000-01-01T00:00:00Z"), Some(&shop.dispatcher)).await;
+    assert_eq!(inverted.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", inverted.body);
+    assert_eq!(inverted.body["error"]["details"]["fields"]["to"][0]["code"], "before_start");
+    for year in ["-46538", "1899", "2201", "99999"] {
+        let holidays = shop.app.get(&format!("/api/v1/holidays?year={year}"), Some(&shop.dispatcher)).await;
+        assert_eq!(holidays.status, StatusCode::UNPROCESSABLE_ENTITY, "{year}: {:?}", holidays.body);
+        assert_eq!(holidays.body["error"]["details"]["fields"]["year"][0]["code"], "out_of_range");
+    }
+    assert_eq!(shop.app.get("/api/v1/holidays?year=2200", Some(&shop.dispatcher)).await.status, StatusCode::OK);
     let too_long = shop
         .app
         .get("/api/v1/schedule?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z", Some(&shop.dispatcher))

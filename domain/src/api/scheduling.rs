@@ -109,11 +109,25 @@ impl CreateTimeOffRequest {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct TimeOffQuery {
+    /// A year ago when absent.
     pub from: Option<DateTime<Utc>>,
+    /// Two years ahead when absent; after `from`.
     pub to: Option<DateTime<Utc>>,
     pub cursor: Option<crate::Cursor>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u32>,
+}
+
+impl TimeOffQuery {
+    /// The range asked for, with the defaults filled in; `to` must come after `from`.
+    pub fn range(&self, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), FieldErrors> {
+        let from = self.from.unwrap_or(now - chrono::Duration::days(366));
+        let to = self.to.unwrap_or(now + chrono::Duration::days(732));
+        if to <= from {
+            return Err(FieldErrors::single("to", FieldError::new("before_start", "must be after from")));
+        }
+        Ok((from, to))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,8 +181,23 @@ impl UpdateHolidayRequest {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct HolidayQuery {
-    /// Defaults to the current year of the organization.
+    /// 1900 to 2200; the current year of the organization when absent.
+    #[cfg_attr(feature = "openapi", param(minimum = 1900, maximum = 2200), schema(minimum = 1900, maximum = 2200))]
     pub year: Option<i32>,
+}
+
+impl HolidayQuery {
+    pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+    /// The first and last day of the year asked for (`current` when absent).
+    pub fn days(&self, current: i32) -> Result<(NaiveDate, NaiveDate), FieldErrors> {
+        let year = self.year.unwrap_or(current);
+        Self::YEARS
+            .contains(&year)
+            .then(|| NaiveDate::from_ymd_opt(year, 1, 1).zip(NaiveDate::from_ymd_opt(year, 12, 31)))
+            .flatten()
+            .ok_or_else(|| FieldErrors::single("year", FieldError::new("out_of_range", "must be from 1900 to 2200")))
+    }
 }
 
 /// `PUT /orders/{id}/booking`: book, move, resize or hand the order to another technician.
