@@ -331,24 +331,25 @@ pub async fn service_type_defaults(
     .await
 }
 
-/// Whether the site belongs to the customer, both live and of the organization.
+/// Whether the site belongs to the customer: `None` when the organization has no such live
+/// customer, else whether the site is a live site of it.
 pub async fn site_of_customer(
     db: impl PgExecutor<'_>,
     org: OrgId,
     customer: CustomerId,
     site: SiteId,
-) -> sqlx::Result<bool> {
-    let found = sqlx::query_scalar!(
-        r#"SELECT s.id FROM customer_sites s JOIN customers c ON c.org_id = s.org_id AND c.id = s.customer_id
-           WHERE s.org_id = $1 AND s.customer_id = $2 AND s.id = $3
-             AND s.archived_at IS NULL AND c.archived_at IS NULL"#,
+) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT FROM customer_sites s
+                          WHERE s.org_id = c.org_id AND s.customer_id = c.id AND s.id = $3 AND s.archived_at IS NULL)
+                  AS "site_of_customer!"
+           FROM customers c WHERE c.org_id = $1 AND c.id = $2 AND c.archived_at IS NULL"#,
         org.0,
         customer.0,
         site.0,
     )
     .fetch_optional(db)
-    .await?;
-    Ok(found.is_some())
+    .await
 }
 
 /// Whether the user is an active technician of the organization.

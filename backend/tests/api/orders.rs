@@ -392,3 +392,74 @@ async fn the_service_agrees_with_the_state_machine_on_random_walks(db: PgPool) {
     // The walks must exercise both outcomes, or they prove nothing.
     assert!(moved_count >= 10 && refused_count >= 10, "moved {moved_count}, refused {refused_count}");
 }
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn an_unknown_or_foreign_customer_is_named_as_the_customer(db: PgPool) {
+    let shop = Shop::open(db, true).await;
+    let stranger_org = shop.app.with_org("Bolt Services").await;
+    shop.app.with_user(stranger_org, Role::Admin, "admin@bolt.test").await;
+    let stranger = shop.app.token_for("admin@bolt.test").await;
+    let foreign = shop
+        .app
+        .post(
+            "/api/v1/customers",
+            Some(&stranger),
+            json!({ "kind": "person", "name": "Boris", "sites": [{ "address": "Moscow, Arbat 2" }] }),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::CREATED, "{:?}", foreign.body);
+    let foreign_customer = foreign.body["customer"]["id"].as_str().unwrap();
+    let foreign_site = foreign.body["customer"]["sites"][0]["id"].as_str().unwrap();
+    let create = |customer: &str, site: &str| json!({ "customer_id": customer, "site_id": site, "service_type_id": shop.service_type_id, "title": "x" });
+
+    let unknown_id = uuid::Uuid::now_v7().to_string();
+    let mut answers = Vec::new();
+    for (customer, site) in [(unknown_id.as_str(), shop.site_id.as_str()), (foreign_customer, foreign_site)] {
+        let response = shop.app.post("/api/v1/orders", Some(&shop.dispatcher), create(customer, site)).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", response.body);
+        let fields = response.body["error"]["details"]["fields"].clone();
+        assert_eq!(fields.as_object().unwrap().keys().collect::<Vec<_>>(), ["customer_id"], "{fields}");
+        assert_eq!(fields["customer_id"][0]["code"], "unknown_customer");
+        answers.push(response.body);
+    }
+    assert_eq!(answers[0], answers[1], "another organization's customer is answered as an unknown one");
+
+    // A known customer with a site that is not its own stays a site error.
+    let wrong_site =
+        shop.app.post("/api/v1/orders", Some(&shop.dispatcher), create(&shop.customer_id, foreign_site)).await;
+    assert_eq!(wrong_site.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_site.body["error"]["details"]["fields"]["site_id"][0]["code"], "unknown_site");
+    let list = shop.app.get("/api/v1/orders", Some(&shop.admin)).await;
+    assert_eq!(list.body["items"], json!([]), "no refused request made an order");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn the_report_of_an_order_not_yet_completed_is_a_conflict_not_a_missing_order(db: PgPool) {
+    let shop = Shop::open(db, true).await;
+    let order = shop.new_order("Washer leaks").await;
+    let path = format!("/api/v1/orders/{}/report", order["id"].as_str().unwrap());
+    let new = shop.app.get(&path, Some(&shop.dispatcher)).await;
+    assert_eq!((new.status, new.code()), (StatusCode::CONFLICT, "no_work_report"), "{:?}", new.body);
+    assert_eq!(new.body["error"]["details"], json!({ "current_status": "new" }));
+
+    shop.act_ok(&shop.dispatcher, &order, "assign", json!({ "technician_id": shop.tech_a_id })).await;
+    shop.act_ok(&shop.tech_a, &order, "accept", json!({})).await;
+    shop.act_ok(&shop.tech_a, &order, "start", json!({})).await;
+    let started = shop.app.get(&path, Some(&shop.tech_a)).await;
+    assert_eq!((started.status, started.code()), (StatusCode::CONFLICT, "no_work_report"));
+    assert!(started.body["error"]["message"].as_str().unwrap().contains("in_progress"), "{:?}", started.body);
+
+    // Whoever may not see the order still learns nothing about it.
+    let stranger_org = shop.app.with_org("Bolt Services").await;
+    shop.app.with_user(stranger_org, Role::Admin, "admin@bolt.test").await;
+    let stranger = shop.app.token_for("admin@bolt.test").await;
+    for token in [&shop.tech_b, &stranger] {
+        let response = shop.app.get(&path, Some(token)).await;
+        assert_eq!((response.status, response.code()), (StatusCode::NOT_FOUND, "not_found"));
+    }
+
+    shop.act_ok(&shop.tech_a, &order, "complete", report()).await;
+    let filed = shop.app.get(&path, Some(&shop.tech_a)).await;
+    assert_eq!(filed.status, StatusCode::OK, "{:?}", filed.body);
+    assert_eq!(filed.body["summary"], "Fixed");
+}
