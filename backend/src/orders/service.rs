@@ -68,14 +68,19 @@ pub(crate) fn role_of(actor: &Actor) -> Option<Role> {
     }
 }
 
+fn is_assigned(actor: &Actor, order: &OrderRow) -> bool {
+    actor.user_id().is_some() && order.technician_id == actor.user_id()
+}
+
 pub(super) fn performer(actor: &Actor, order: &OrderRow) -> Performer {
-    let assigned = actor.user_id().is_some() && order.technician_id == actor.user_id();
-    Performer::of(role_of(actor), assigned)
+    Performer::of(role_of(actor), is_assigned(actor, order))
 }
 
 pub(crate) fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
     let allowed = allowed_actions(&order.state(), performer(actor, &order));
-    order.into_view(allowed, Utc::now(), state.settings.public_base())
+    // A technician learns whom to call for the jobs assigned to them, and nobody else's.
+    let with_contact = is_assigned(actor, &order) || actor.require(Permission::ReadCustomers).is_ok();
+    order.into_view(allowed, Utc::now(), state.settings.public_base(), with_contact)
 }
 
 /// Reads one order the actor may see; anything else is "not found".

@@ -463,3 +463,48 @@ async fn the_report_of_an_order_not_yet_completed_is_a_conflict_not_a_missing_or
     assert_eq!(filed.status, StatusCode::OK, "{:?}", filed.body);
     assert_eq!(filed.body["summary"], "Fixed");
 }
+
+/// The contact of the shop's one customer and site, as the technician's views carry it.
+fn shop_contact() -> Value {
+    json!({ "customer_name": "Maria Ivanova", "phones": ["+79165550101"], "address": "Moscow, Tverskaya 1, apt 5" })
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_technician_gets_whom_to_call_for_their_own_orders_and_nobody_elses(db: PgPool) {
+    let shop = Shop::open(db, true).await;
+    let mine = shop.new_order("Tech A's job").await;
+    let unassigned = shop.new_order("Nobody's job yet").await;
+    assert_eq!(mine["contact"], shop_contact(), "a dispatcher sees it on the order they made");
+    shop.act_ok(&shop.dispatcher, &mine, "assign", json!({ "technician_id": shop.tech_a_id })).await;
+    let now = chrono::Utc::now();
+    let window = json!({ "technician_id": shop.tech_a_id, "force": true,
+                         "start": now - chrono::Duration::minutes(10), "end": now + chrono::Duration::minutes(20) });
+    let path = format!("/api/v1/orders/{}/booking", mine["id"].as_str().unwrap());
+    let booked = shop.app.put(&path, Some(&shop.dispatcher), window).await;
+    assert_eq!(booked.status, StatusCode::OK, "{:?}", booked.body);
+
+    let detail = shop.app.get(&format!("/api/v1/orders/{}", mine["id"].as_str().unwrap()), Some(&shop.tech_a)).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert_eq!(detail.body["contact"], shop_contact(), "name, phones and address; no email, notes or other sites");
+    let list = shop.app.get("/api/v1/orders", Some(&shop.tech_a)).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["items"][0]["contact"], shop_contact());
+    let today = shop.app.get("/api/v1/me/schedule?period=today", Some(&shop.tech_a)).await;
+    assert_eq!(today.status, StatusCode::OK, "{:?}", today.body);
+    let bookings = today.body["technicians"][0]["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 1, "{bookings:?}");
+    assert_eq!(bookings[0]["order_id"], mine["id"]);
+    assert_eq!(bookings[0]["contact"], shop_contact());
+
+    // Technician B: not their order, so neither the order nor its contact.
+    let foreign = shop.app.get(&format!("/api/v1/orders/{}", mine["id"].as_str().unwrap()), Some(&shop.tech_b)).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(!foreign.body.to_string().contains("Maria"), "{:?}", foreign.body);
+    let listed = shop.app.get("/api/v1/orders", Some(&shop.tech_b)).await;
+    assert_eq!(listed.body["items"], json!([]));
+    let lane = shop.app.get("/api/v1/me/schedule?period=today", Some(&shop.tech_b)).await;
+    assert_eq!(lane.body["technicians"][0]["bookings"], json!([]));
+    let unassigned =
+        shop.app.get(&format!("/api/v1/orders/{}", unassigned["id"].as_str().unwrap()), Some(&shop.manager)).await;
+    assert_eq!(unassigned.body["contact"], shop_contact(), "managers read customers");
+}
