@@ -223,6 +223,8 @@ impl From<crate::orders::OrderError> for AppError {
             E::OfferClosed(status) => Self::new(ErrorCode::OfferClosed, error.to_string())
                 .with_details(serde_json::json!({ "status": status })),
             E::NoCandidate => Self::new(ErrorCode::NoCandidate, error.to_string()),
+            E::NoWorkReport(status) => Self::new(ErrorCode::NoWorkReport, error.to_string())
+                .with_details(serde_json::json!({ "current_status": status })),
             E::Internal(_) => Self::internal(error),
         }
     }

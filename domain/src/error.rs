@@ -58,6 +58,9 @@ pub enum ErrorCode {
     OfferClosed,
     /// No technician passes every check for this order.
     NoCandidate,
+    /// The order has no work report: one is filed with `complete`; `details.current_status` says
+    /// where the order is.
+    NoWorkReport,
     /// The organization already has as many webhook endpoints as it may have.
     WebhookLimitReached,
     /// The operation has finished (succeeded, failed or was cancelled); `details.status` says how.
@@ -87,7 +90,7 @@ impl ErrorCode {
             EmailTaken | LastAdmin => 409,
             SiteLimitReached => 409,
             OrderInvalidTransition | VersionConflict => 409,
-            BookingConflict | TechnicianUnavailable | OfferClosed | NoCandidate => 409,
+            BookingConflict | TechnicianUnavailable | OfferClosed | NoCandidate | NoWorkReport => 409,
             OperationFinished => 409,
             OperationFileGone => 404,
             Internal => 500,

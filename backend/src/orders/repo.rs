@@ -1,9 +1,13 @@
 use chrono::{DateTime, Utc};
 use domain::api::Money;
 use domain::api::order_list::{OrderCursor, OrderSort, SortKey};
-use domain::api::orders::{EventChannel, Milestones, OrderChanges, OrderEventView, OrderSource, OrderView, SlaState};
+use domain::api::orders::{
+    EventChannel, Milestones, OrderChanges, OrderContact, OrderEventView, OrderSource, OrderView, SlaState,
+};
 use domain::orders::{OrderState, OrderStatus, sla};
-use domain::{Currency, CustomerId, OrderId, OrgId, Priority, ServiceTypeId, SiteId, UserId};
+use domain::{
+    Address, Currency, CustomerId, CustomerName, OrderId, OrgId, Phone, Priority, ServiceTypeId, SiteId, UserId,
+};
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -72,6 +76,9 @@ pub struct OrderRow {
     pub completed_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    pub customer_name: CustomerName,
+    pub customer_phones: Vec<Phone>,
+    pub site_address: Address,
 }
 
 impl OrderRow {
@@ -96,15 +103,22 @@ impl OrderRow {
         }
     }
 
-    /// `public_base` is the site's public URL, for the customer's tracking link.
+    /// `public_base` is the site's public URL, for the customer's tracking link; `with_contact`
+    /// whether the reader may see whom to call.
     pub fn into_view(
         self,
         allowed_actions: Vec<domain::orders::OrderAction>,
         now: DateTime<Utc>,
         public_base: &str,
+        with_contact: bool,
     ) -> OrderView {
         let sla = self.sla(now);
         let tracking_url = format!("{public_base}/t/{}", self.tracking_token);
+        let contact = with_contact.then(|| OrderContact {
+            customer_name: self.customer_name,
+            phones: self.customer_phones,
+            address: self.site_address,
+        });
         OrderView {
             id: self.id,
             number: self.number,
@@ -141,6 +155,7 @@ impl OrderRow {
             updated_at: self.updated_at,
             allowed_actions,
             tracking_url,
+            contact,
         }
     }
 }
@@ -213,8 +228,14 @@ pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_
                 approval_required, technician_id, scheduled_start, scheduled_end, schedule_forced, sla_due_at,
                 estimated_duration_minutes, estimated_cost_minor, currency, source, tracking_token, version,
                 created_at, updated_at, assigned_at, accepted_at, en_route_at, started_at, completed_at, closed_at,
-                cancelled_at
-         FROM orders WHERE org_id = ",
+                cancelled_at, customer_name, customer_phones, site_address
+         FROM orders
+         -- The contact, by primary keys; its own names keep the columns of `orders` unqualified.
+         CROSS JOIN LATERAL (
+             SELECT c.name AS customer_name, c.phones AS customer_phones, s.address AS site_address
+             FROM customers c JOIN customer_sites s ON s.org_id = c.org_id AND s.customer_id = c.id
+             WHERE c.org_id = orders.org_id AND c.id = orders.customer_id AND s.id = orders.site_id) contact
+         WHERE org_id = ",
     );
     push_filters(&mut query, org, filter);
     push_order(&mut query, filter.sort, filter.after.as_ref());
@@ -331,24 +352,25 @@ pub async fn service_type_defaults(
     .await
 }
 
-/// Whether the site belongs to the customer, both live and of the organization.
+/// Whether the site belongs to the customer: `None` when the organization has no such live
+/// customer, else whether the site is a live site of it.
 pub async fn site_of_customer(
     db: impl PgExecutor<'_>,
     org: OrgId,
     customer: CustomerId,
     site: SiteId,
-) -> sqlx::Result<bool> {
-    let found = sqlx::query_scalar!(
-        r#"SELECT s.id FROM customer_sites s JOIN customers c ON c.org_id = s.org_id AND c.id = s.customer_id
-           WHERE s.org_id = $1 AND s.customer_id = $2 AND s.id = $3
-             AND s.archived_at IS NULL AND c.archived_at IS NULL"#,
+) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT FROM customer_sites s
+                          WHERE s.org_id = c.org_id AND s.customer_id = c.id AND s.id = $3 AND s.archived_at IS NULL)
+                  AS "site_of_customer!"
+           FROM customers c WHERE c.org_id = $1 AND c.id = $2 AND c.archived_at IS NULL"#,
         org.0,
         customer.0,
         site.0,
     )
     .fetch_optional(db)
-    .await?;
-    Ok(found.is_some())
+    .await
 }
 
 /// Whether the user is an active technician of the organization.

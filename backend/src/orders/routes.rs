@@ -132,10 +132,12 @@ async fn update_checklist_item(
     Ok(axum::Json(super::work::update_checklist_item(&state, &actor, id, &item_id, &body, channel.0).await?))
 }
 
-/// The work report of the order's latest `complete`, with its totals; 404 before there is one.
+/// The work report of the order's latest `complete`, with its totals; 409 `no_work_report` (with
+/// the order's `current_status`) while the order has none, as before it is first completed.
 #[utoipa::path(get, path = "/orders/{id}/report", tag = "orders", security(("bearer" = [])),
     params(("id" = OrderId, Path)),
-    responses((status = 200, body = domain::api::orders::WorkReportView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = domain::api::orders::WorkReportView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 async fn order_report(
     State(state): State<AppState>,
     actor: Actor,

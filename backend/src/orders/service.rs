@@ -11,8 +11,8 @@ use domain::api::orders::{
     UpdateOrderRequest,
 };
 use domain::api::scheduling::OfferStatus;
-use domain::orders::{OrderAction, Performer, TransitionError, allowed_actions, transition};
-use domain::{FieldError, FieldErrors, OrderId, PageLimit, Permission, Role, UserId};
+use domain::orders::{OrderAction, OrderStatus, Performer, TransitionError, allowed_actions, transition};
+use domain::{CustomerId, FieldError, FieldErrors, OrderId, OrgId, PageLimit, Permission, Role, SiteId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -36,6 +36,8 @@ pub enum OrderError {
     OfferClosed(OfferStatus),
     #[error("no technician passes every check for this order")]
     NoCandidate,
+    #[error("the order is {} and has no work report: one is filed when the order is completed", .0.as_str())]
+    NoWorkReport(OrderStatus),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -66,14 +68,19 @@ pub(crate) fn role_of(actor: &Actor) -> Option<Role> {
     }
 }
 
+fn is_assigned(actor: &Actor, order: &OrderRow) -> bool {
+    actor.user_id().is_some() && order.technician_id == actor.user_id()
+}
+
 pub(super) fn performer(actor: &Actor, order: &OrderRow) -> Performer {
-    let assigned = actor.user_id().is_some() && order.technician_id == actor.user_id();
-    Performer::of(role_of(actor), assigned)
+    Performer::of(role_of(actor), is_assigned(actor, order))
 }
 
 pub(crate) fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
     let allowed = allowed_actions(&order.state(), performer(actor, &order));
-    order.into_view(allowed, Utc::now(), state.settings.public_base())
+    // A technician learns whom to call for the jobs assigned to them, and nobody else's.
+    let with_contact = is_assigned(actor, &order) || actor.require(Permission::ReadCustomers).is_ok();
+    order.into_view(allowed, Utc::now(), state.settings.public_base(), with_contact)
 }
 
 /// Reads one order the actor may see; anything else is "not found".
@@ -186,6 +193,21 @@ pub async fn create(
     Ok(view(state, actor, order))
 }
 
+/// Checks that the customer is a live one of the organization (another organization's is as
+/// unknown as a made-up id) and the site a live site of that customer.
+pub(crate) async fn check_customer_site(
+    conn: &mut sqlx::PgConnection,
+    org: OrgId,
+    customer: CustomerId,
+    site: SiteId,
+) -> Result<(), OrderError> {
+    match repo::site_of_customer(conn, org, customer, site).await? {
+        None => Err(invalid("customer_id", "unknown_customer", "no such customer")),
+        Some(false) => Err(invalid("site_id", "unknown_site", "no such site of this customer")),
+        Some(true) => Ok(()),
+    }
+}
+
 /// Creates a validated order inside the caller's transaction: checks its site and service type,
 /// numbers it, copies the service type's work rules and records the `created` event.
 pub(crate) async fn insert_new(
@@ -196,9 +218,7 @@ pub(crate) async fn insert_new(
     channel: EventChannel,
 ) -> Result<OrderId, OrderError> {
     let org = orgs::repo::find(&mut *conn, actor.org_id()).await?.ok_or(OrderError::NotFound)?;
-    if !repo::site_of_customer(&mut *conn, org.id, new.customer_id, new.site_id).await? {
-        return Err(invalid("site_id", "unknown_site", "no such site of this customer"));
-    }
+    check_customer_site(&mut *conn, org.id, new.customer_id, new.site_id).await?;
     let defaults = repo::service_type_defaults(&mut *conn, org.id, new.service_type_id, new.priority)
         .await?
         .ok_or_else(|| invalid("service_type_id", "unknown_service_type", "no such service type"))?;

@@ -135,8 +135,8 @@ pub(super) async fn prove_and_store(
 
 pub async fn report(state: &AppState, actor: &Actor, id: OrderId) -> Result<WorkReportView, OrderError> {
     actor.require(Permission::ReadOrders)?;
-    visible(state, actor, id).await?;
-    let row = work_repo::report(&state.db, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
+    let order = visible(state, actor, id).await?;
+    let row = work_repo::report(&state.db, actor.org_id(), id).await?.ok_or(OrderError::NoWorkReport(order.status))?;
     let parts = work_repo::report_parts(&state.db, actor.org_id(), id).await?;
     let money = |amount_minor| Money { amount_minor, currency: row.currency.clone() };
     Ok(WorkReportView {

@@ -2,7 +2,7 @@ use super::repo::{self, NewPlan};
 use super::rule::Recurrence;
 use crate::actor::Actor;
 use crate::orders::repo::{self as orders_repo, NewEvent};
-use crate::orders::service::{insert_new, invalid};
+use crate::orders::service::{check_customer_site, insert_new, invalid};
 use crate::orders::{OrderError, OrderError::Invalid};
 use crate::scheduling::{booking, repo as schedule_repo};
 use crate::state::AppState;
@@ -44,9 +44,7 @@ pub async fn create(
 
     let mut tx = state.db.begin().await?;
     let priority = request.priority.unwrap_or(Priority::Normal);
-    if !orders_repo::site_of_customer(&mut *tx, org.id, request.customer_id, request.site_id).await? {
-        return Err(invalid("site_id", "unknown_site", "no such site of this customer"));
-    }
+    check_customer_site(&mut tx, org.id, request.customer_id, request.site_id).await?;
     let defaults = orders_repo::service_type_defaults(&mut *tx, org.id, request.service_type_id, priority)
         .await?
         .ok_or_else(|| invalid("service_type_id", "unknown_service_type", "no such service type"))?;

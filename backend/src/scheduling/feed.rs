@@ -76,7 +76,7 @@ fn render(name: &str, bookings: &[BookingRow]) -> String {
             Event::new()
                 .uid(&format!("{}@fieldflow", booking.order_id))
                 .summary(&format!("{} {}", booking.number, booking.title))
-                .location(&booking.address)
+                .location(booking.address.as_str())
                 .description(&format!("Order {} ({})", booking.number, booking.status))
                 .starts(booking.start)
                 .ends(booking.end)

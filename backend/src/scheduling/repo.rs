@@ -1,7 +1,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::api::orders::OrderContact;
 use domain::api::scheduling::{BookingView, HolidayView, NewTimeOff, TimeOffKind, TimeOffView};
 use domain::orders::OrderStatus;
-use domain::{HolidayId, OrderId, OrgId, Priority, Tag, TimeOffId, TimeZone, UserId, WorkingHours};
+use domain::{
+    Address, CustomerName, HolidayId, OrderId, OrgId, Phone, Priority, Tag, TimeOffId, TimeZone, UserId, WorkingHours,
+};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -251,9 +254,11 @@ pub struct BookingRow {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub forced: bool,
-    pub address: String,
+    pub address: Address,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub customer_name: CustomerName,
+    pub customer_phones: Vec<Phone>,
 }
 
 impl From<BookingRow> for BookingView {
@@ -267,7 +272,12 @@ impl From<BookingRow> for BookingView {
             start: row.start,
             end: row.end,
             forced: row.forced,
-            address: row.address,
+            contact: OrderContact {
+                customer_name: row.customer_name,
+                phones: row.customer_phones,
+                address: row.address.clone(),
+            },
+            address: row.address.as_str().to_owned(),
         }
     }
 }
@@ -285,9 +295,11 @@ pub async fn bookings(
         r#"SELECT o.technician_id AS "technician_id!: UserId", o.id AS "order_id: OrderId", o.number, o.title,
                   o.status AS "status: OrderStatus", o.priority AS "priority: Priority",
                   o.scheduled_start AS "start!", o.scheduled_end AS "end!", o.schedule_forced AS forced,
-                  s.address, s.latitude, s.longitude
+                  s.address AS "address: Address", s.latitude, s.longitude,
+                  c.name AS "customer_name: CustomerName", c.phones AS "customer_phones: Vec<Phone>"
            FROM orders o
            JOIN customer_sites s ON s.id = o.site_id
+           JOIN customers c ON c.org_id = o.org_id AND c.id = o.customer_id
            WHERE o.technician_id = ANY ($2) AND o.scheduled_start IS NOT NULL AND o.status <> 'cancelled'
              AND tstzrange(o.scheduled_start, o.scheduled_end) && tstzrange($3, $4)
              AND o.org_id = $1

@@ -293,7 +293,7 @@ async fn complete_needs_the_checklist_the_photos_and_a_report(db: PgPool) {
     assert_eq!((now["status"].clone(), now["version"].clone()), (json!("in_progress"), version));
     let none =
         shop.app.get(&format!("/api/v1/orders/{}/report", order["id"].as_str().unwrap()), Some(&shop.admin)).await;
-    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert_eq!((none.status, none.code()), (StatusCode::CONFLICT, "no_work_report"), "no report until completed");
     assert!(!site.history_kinds(&order).await.contains(&"complete".to_owned()));
 
     let signature = site.attach(&order, "signature").await;

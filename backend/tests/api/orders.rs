@@ -392,3 +392,119 @@ async fn the_service_agrees_with_the_state_machine_on_random_walks(db: PgPool) {
     // The walks must exercise both outcomes, or they prove nothing.
     assert!(moved_count >= 10 && refused_count >= 10, "moved {moved_count}, refused {refused_count}");
 }
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn an_unknown_or_foreign_customer_is_named_as_the_customer(db: PgPool) {
+    let shop = Shop::open(db, true).await;
+    let stranger_org = shop.app.with_org("Bolt Services").await;
+    shop.app.with_user(stranger_org, Role::Admin, "admin@bolt.test").await;
+    let stranger = shop.app.token_for("admin@bolt.test").await;
+    let foreign = shop
+        .app
+        .post(
+            "/api/v1/customers",
+            Some(&stranger),
+            json!({ "kind": "person", "name": "Boris", "sites": [{ "address": "Moscow, Arbat 2" }] }),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::CREATED, "{:?}", foreign.body);
+    let foreign_customer = foreign.body["customer"]["id"].as_str().unwrap();
+    let foreign_site = foreign.body["customer"]["sites"][0]["id"].as_str().unwrap();
+    let create = |customer: &str, site: &str| json!({ "customer_id": customer, "site_id": site, "service_type_id": shop.service_type_id, "title": "x" });
+
+    let unknown_id = uuid::Uuid::now_v7().to_string();
+    let mut answers = Vec::new();
+    for (customer, site) in [(unknown_id.as_str(), shop.site_id.as_str()), (foreign_customer, foreign_site)] {
+        let response = shop.app.post("/api/v1/orders", Some(&shop.dispatcher), create(customer, site)).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", response.body);
+        let fields = response.body["error"]["details"]["fields"].clone();
+        assert_eq!(fields.as_object().unwrap().keys().collect::<Vec<_>>(), ["customer_id"], "{fields}");
+        assert_eq!(fields["customer_id"][0]["code"], "unknown_customer");
+        answers.push(response.body);
+    }
+    assert_eq!(answers[0], answers[1], "another organization's customer is answered as an unknown one");
+
+    // A known customer with a site that is not its own stays a site error.
+    let wrong_site =
+        shop.app.post("/api/v1/orders", Some(&shop.dispatcher), create(&shop.customer_id, foreign_site)).await;
+    assert_eq!(wrong_site.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_site.body["error"]["details"]["fields"]["site_id"][0]["code"], "unknown_site");
+    let list = shop.app.get("/api/v1/orders", Some(&shop.admin)).await;
+    assert_eq!(list.body["items"], json!([]), "no refused request made an order");
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn the_report_of_an_order_not_yet_completed_is_a_conflict_not_a_missing_order(db: PgPool) {
+    let shop = Shop::open(db, true).await;
+    let order = shop.new_order("Washer leaks").await;
+    let path = format!("/api/v1/orders/{}/report", order["id"].as_str().unwrap());
+    let new = shop.app.get(&path, Some(&shop.dispatcher)).await;
+    assert_eq!((new.status, new.code()), (StatusCode::CONFLICT, "no_work_report"), "{:?}", new.body);
+    assert_eq!(new.body["error"]["details"], json!({ "current_status": "new" }));
+
+    shop.act_ok(&shop.dispatcher, &order, "assign", json!({ "technician_id": shop.tech_a_id })).await;
+    shop.act_ok(&shop.tech_a, &order, "accept", json!({})).await;
+    shop.act_ok(&shop.tech_a, &order, "start", json!({})).await;
+    let started = shop.app.get(&path, Some(&shop.tech_a)).await;
+    assert_eq!((started.status, started.code()), (StatusCode::CONFLICT, "no_work_report"));
+    assert!(started.body["error"]["message"].as_str().unwrap().contains("in_progress"), "{:?}", started.body);
+
+    // Whoever may not see the order still learns nothing about it.
+    let stranger_org = shop.app.with_org("Bolt Services").await;
+    shop.app.with_user(stranger_org, Role::Admin, "admin@bolt.test").await;
+    let stranger = shop.app.token_for("admin@bolt.test").await;
+    for token in [&shop.tech_b, &stranger] {
+        let response = shop.app.get(&path, Some(token)).await;
+        assert_eq!((response.status, response.code()), (StatusCode::NOT_FOUND, "not_found"));
+    }
+
+    shop.act_ok(&shop.tech_a, &order, "complete", report()).await;
+    let filed = shop.app.get(&path, Some(&shop.tech_a)).await;
+    assert_eq!(filed.status, StatusCode::OK, "{:?}", filed.body);
+    assert_eq!(filed.body["summary"], "Fixed");
+}
+
+/// The contact of the shop's one customer and site, as the technician's views carry it.
+fn shop_contact() -> Value {
+    json!({ "customer_name": "Maria Ivanova", "phones": ["+79165550101"], "address": "Moscow, Tverskaya 1, apt 5" })
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_technician_gets_whom_to_call_for_their_own_orders_and_nobody_elses(db: PgPool) {
+    let shop = Shop::open(db, true).await;
+    let mine = shop.new_order("Tech A's job").await;
+    let unassigned = shop.new_order("Nobody's job yet").await;
+    assert_eq!(mine["contact"], shop_contact(), "a dispatcher sees it on the order they made");
+    shop.act_ok(&shop.dispatcher, &mine, "assign", json!({ "technician_id": shop.tech_a_id })).await;
+    let now = chrono::Utc::now();
+    let window = json!({ "technician_id": shop.tech_a_id, "force": true,
+                         "start": now - chrono::Duration::minutes(10), "end": now + chrono::Duration::minutes(20) });
+    let path = format!("/api/v1/orders/{}/booking", mine["id"].as_str().unwrap());
+    let booked = shop.app.put(&path, Some(&shop.dispatcher), window).await;
+    assert_eq!(booked.status, StatusCode::OK, "{:?}", booked.body);
+
+    let detail = shop.app.get(&format!("/api/v1/orders/{}", mine["id"].as_str().unwrap()), Some(&shop.tech_a)).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert_eq!(detail.body["contact"], shop_contact(), "name, phones and address; no email, notes or other sites");
+    let list = shop.app.get("/api/v1/orders", Some(&shop.tech_a)).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["items"][0]["contact"], shop_contact());
+    let today = shop.app.get("/api/v1/me/schedule?period=today", Some(&shop.tech_a)).await;
+    assert_eq!(today.status, StatusCode::OK, "{:?}", today.body);
+    let bookings = today.body["technicians"][0]["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 1, "{bookings:?}");
+    assert_eq!(bookings[0]["order_id"], mine["id"]);
+    assert_eq!(bookings[0]["contact"], shop_contact());
+
+    // Technician B: not their order, so neither the order nor its contact.
+    let foreign = shop.app.get(&format!("/api/v1/orders/{}", mine["id"].as_str().unwrap()), Some(&shop.tech_b)).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(!foreign.body.to_string().contains("Maria"), "{:?}", foreign.body);
+    let listed = shop.app.get("/api/v1/orders", Some(&shop.tech_b)).await;
+    assert_eq!(listed.body["items"], json!([]));
+    let lane = shop.app.get("/api/v1/me/schedule?period=today", Some(&shop.tech_b)).await;
+    assert_eq!(lane.body["technicians"][0]["bookings"], json!([]));
+    let unassigned =
+        shop.app.get(&format!("/api/v1/orders/{}", unassigned["id"].as_str().unwrap()), Some(&shop.manager)).await;
+    assert_eq!(unassigned.body["contact"], shop_contact(), "managers read customers");
+}

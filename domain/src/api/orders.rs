@@ -2,7 +2,8 @@ use super::{Money, patch};
 use crate::orders::report::parse_quantity;
 use crate::orders::{OrderAction, OrderStatus};
 use crate::{
-    AttachmentId, CustomerId, FieldError, FieldErrors, OrderId, Priority, ServiceTypeId, SiteId, UserId, Validator,
+    Address, AttachmentId, CustomerId, CustomerName, FieldError, FieldErrors, OrderId, Phone, Priority, ServiceTypeId,
+    SiteId, UserId, Validator,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,20 @@ pub struct OrderView {
     pub allowed_actions: Vec<OrderAction>,
     /// The customer's tracking page (no sign-in; shows number, status, window and technician's first name).
     pub tracking_url: String,
+    /// Whom to call and where to go: for the assigned technician and for those who read customers;
+    /// absent for anyone else (a technician reading an offered job, say).
+    pub contact: Option<OrderContact>,
+}
+
+/// What the job needs of the customer and the site, and nothing more: no email, notes or other sites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderContact {
+    pub customer_name: CustomerName,
+    /// E.164, the customer's first number first.
+    pub phones: Vec<Phone>,
+    /// The address of the order's site.
+    pub address: Address,
 }
 
 /// `POST /orders`.

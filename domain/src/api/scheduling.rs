@@ -282,6 +282,9 @@ pub struct BookingView {
     /// Booked outside working hours or inside time off by a dispatcher's decision.
     pub forced: bool,
     pub address: String,
+    /// The customer to call and the site's address. A lane is the reader's own or read by someone
+    /// who reads customers, so every booking carries it.
+    pub contact: super::orders::OrderContact,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
