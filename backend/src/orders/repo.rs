@@ -114,7 +114,7 @@ impl OrderRow {
     ) -> OrderView {
         let sla = self.sla(now);
         let tracking_url = format!("{public_base}/t/{}", self.tracking_token);
-        let contact = with_contact.then(|| OrderContact {
+        let contact = with_contact.then_some(OrderContact {
             customer_name: self.customer_name,
             phones: self.customer_phones,
             address: self.site_address,
