@@ -20,13 +20,14 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// One message: plain text, and an HTML alternative when given.
-#[derive(Debug, Clone, Default)]
+/// One message: plain text and its HTML alternative (every email has both, so every client shows
+/// one it can read and the parts say their character set).
+#[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
-    pub html: Option<String>,
+    pub html: String,
     /// Makes the message unsubscribable in one click (RFC 8058): the URL takes a POST.
     pub unsubscribe_url: Option<String>,
 }
@@ -72,11 +73,9 @@ impl Mailer {
                     "List-Unsubscribe=One-Click".to_owned(),
                 ));
         }
-        let message = match mail.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.body, html)),
-            None => builder.body(mail.body),
-        }
-        .map_err(|e| MailError::Permanent(format!("building the email: {e}")))?;
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(mail.body, mail.html))
+            .map_err(|e| MailError::Permanent(format!("building the email: {e}")))?;
         transport.send(message).await.map_err(|e| {
             let message = format!("SMTP: {e}");
             if e.is_permanent() { MailError::Permanent(message) } else { MailError::Transient(message) }

@@ -1,5 +1,6 @@
 //! Sign-in, sessions with rotating refresh tokens, password changes and resets.
 
+pub mod emails;
 pub mod passwords;
 pub mod repo;
 pub mod routes;

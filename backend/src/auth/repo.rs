@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use domain::{Email, OrgId, Role, SessionId, UserId, UserStatus};
+use domain::{Email, Locale, OrgId, Role, SessionId, UserId, UserStatus};
 use sqlx::{PgConnection, PgExecutor};
 
 #[derive(Debug)]
@@ -8,12 +8,14 @@ pub struct LoginAccount {
     pub org_id: OrgId,
     pub status: UserStatus,
     pub password_hash: Option<String>,
+    pub locale: Locale,
 }
 
 pub async fn find_login_account(db: impl PgExecutor<'_>, email: &Email) -> sqlx::Result<Option<LoginAccount>> {
     sqlx::query_as!(
         LoginAccount,
-        r#"SELECT id AS "id: UserId", org_id AS "org_id: OrgId", status AS "status: UserStatus", password_hash
+        r#"SELECT id AS "id: UserId", org_id AS "org_id: OrgId", status AS "status: UserStatus", password_hash,
+                  locale AS "locale: Locale"
            FROM users WHERE email = $1"#,
         email.as_str(),
     )

@@ -1,3 +1,4 @@
+use super::emails;
 use super::repo::{self, ResetPurpose};
 use super::tokens::{self, ACCESS_TOKEN_TTL, SESSION_TTL, TokenError};
 use crate::actor::{Actor, UserActor};
@@ -7,7 +8,7 @@ use crate::rate_limit::{Limit, Limited};
 use crate::state::AppState;
 use chrono::{Duration, Utc};
 use domain::api::auth::TokenPair;
-use domain::{Email, FieldErrors, NewPassword, OrgId, SessionId, UserId, Validator};
+use domain::{Email, FieldErrors, Locale, NewPassword, OrgId, SessionId, UserId, Validator};
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -191,18 +192,20 @@ pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), AuthEr
     if account.status != domain::UserStatus::Active {
         return Ok(());
     }
-    let mail = password_link_mail(state, &state.db, account.id, &email, ResetPurpose::Reset).await?;
+    let mail = password_link_mail(state, &state.db, account.id, &email, account.locale, ResetPurpose::Reset).await?;
     state.mailer.send_in_background(mail);
     Ok(())
 }
 
-/// Stores a one-time token for a reset or an invitation and writes the email carrying its link.
+/// Stores a one-time token for a reset or an invitation and writes the email carrying its link, in
+/// the reader's language.
 /// The caller sends the email once its transaction has committed, so no link points at nothing.
 pub async fn password_link_mail(
     state: &AppState,
     conn: impl sqlx::PgExecutor<'_>,
     user: UserId,
     email: &Email,
+    locale: Locale,
     purpose: ResetPurpose,
 ) -> Result<Mail, sqlx::Error> {
     let (token, hash) = tokens::new_opaque_token();
@@ -212,21 +215,7 @@ pub async fn password_link_mail(
     };
     repo::insert_reset_token(conn, &hash, user, purpose, Utc::now() + ttl).await?;
     let link = format!("{}/reset-password?token={token}", state.settings.public_base());
-    let (subject, body) = match purpose {
-        ResetPurpose::Reset => (
-            "Reset your Fieldflow password",
-            format!(
-                "Someone asked to reset the password of your Fieldflow account.\n\nSet a new password here (the link works once, for one hour):\n{link}\n\nIf it was not you, ignore this email; your password stays as it is.\n"
-            ),
-        ),
-        ResetPurpose::Invite => (
-            "You are invited to Fieldflow",
-            format!(
-                "An account has been created for you on Fieldflow.\n\nChoose your password here (the link works once, for seven days):\n{link}\n"
-            ),
-        ),
-    };
-    Ok(Mail { to: email.to_string(), subject: subject.into(), body, ..Mail::default() })
+    Ok(emails::password_link(email, purpose, locale, &link))
 }
 
 /// Sets a new password from a reset or invitation link and ends every session of the account.

@@ -6,7 +6,7 @@ use super::queues::{self, DeliverQueue};
 use super::templates::{self, MessageFacts, Rendered, Template};
 use super::{repo, unsubscribe};
 use crate::html::escape;
-use crate::mail::{Mail, MailError};
+use crate::mail::MailError;
 use crate::push::PushOutcome;
 use crate::state::AppState;
 use crate::telegram::{InlineButton, TelegramError, TelegramMessage};
@@ -153,17 +153,7 @@ async fn to_person(state: &AppState, delivery: &Claimed, channel: Channel) -> an
             }
         }
         Address::Mailbox(to) => {
-            let unsubscribe = unsubscribe::url(state, delivery.id);
-            let label = templates::unsubscribe_label(locale);
-            let html = templates::html(&rendered, locale, &link, unsubscribe.as_deref().map(|url| (label, url)));
-            let mut body = format!("{}\n", rendered.text);
-            if !link.is_empty() {
-                body.push_str(&format!("\n{link}\n"));
-            }
-            if let Some(url) = &unsubscribe {
-                body.push_str(&format!("\n{label}: {url}\n"));
-            }
-            let mail = Mail { to, subject: rendered.subject, body, html: Some(html), unsubscribe_url: unsubscribe };
+            let mail = templates::email(to, rendered, locale, &link, unsubscribe::url(state, delivery.id));
             match state.mailer.send(mail).await {
                 Ok(()) => Outcome::Sent,
                 Err(MailError::Permanent(error)) => Outcome::Permanent(error),

@@ -3,6 +3,7 @@
 //! shipped text in that language, then the same two in English, so a message is never empty.
 
 use crate::html::escape;
+use crate::mail::Mail;
 use domain::Locale;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
@@ -52,25 +53,34 @@ const SHIPPED_SOURCES: [(Locale, &str); 4] = [
     (Locale::He, include_str!("../../templates/notifications/he.yaml")),
 ];
 
-type Catalog = HashMap<(Locale, String), Template>;
+/// Shipped templates of one family (notifications, account emails), by language and kind.
+#[derive(Debug)]
+pub struct Shipped(HashMap<(Locale, String), Template>);
 
-/// The shipped files, parsed once. A file that does not parse is a build defect the unit tests
-/// catch; at run time it only leaves that language to the English fallback.
-static SHIPPED: LazyLock<Catalog> = LazyLock::new(|| {
-    let mut catalog = Catalog::new();
-    for (locale, source) in SHIPPED_SOURCES {
-        match serde_yaml_ng::from_str::<HashMap<String, Template>>(source) {
-            Ok(templates) => catalog.extend(templates.into_iter().map(|(kind, t)| ((locale, kind), t))),
-            Err(error) => {
-                tracing::error!(%error, locale = locale.as_str(), "shipped notification templates unreadable")
+impl Shipped {
+    /// Parses one YAML file per language (`kind: {subject, body}`). A file that does not parse is a
+    /// build defect the unit tests catch; at run time it only leaves that language to the English
+    /// fallback.
+    pub fn parse(family: &str, sources: &[(Locale, &str)]) -> Self {
+        let mut catalog = HashMap::new();
+        for &(locale, source) in sources {
+            match serde_yaml_ng::from_str::<HashMap<String, Template>>(source) {
+                Ok(templates) => catalog.extend(templates.into_iter().map(|(kind, t)| ((locale, kind), t))),
+                Err(error) => tracing::error!(%error, family, locale = locale.as_str(), "shipped templates unreadable"),
             }
         }
+        Self(catalog)
     }
-    catalog
-});
+
+    pub fn get(&self, locale: Locale, kind: &str) -> Option<&Template> {
+        self.0.get(&(locale, kind.to_owned()))
+    }
+}
+
+static SHIPPED: LazyLock<Shipped> = LazyLock::new(|| Shipped::parse("notifications", &SHIPPED_SOURCES));
 
 pub fn shipped(locale: Locale, kind: &str) -> Option<&'static Template> {
-    SHIPPED.get(&(locale, kind.to_owned()))
+    SHIPPED.get(locale, kind)
 }
 
 /// Picks the template to use from the organization's versions (`custom`, by language) and the
@@ -97,6 +107,21 @@ pub fn render(template: &Template, facts: &impl Serialize) -> Result<Rendered, T
     let render = |source: &str| env.render_str(source, facts).map_err(|error| TemplateError(error.to_string()));
     let subject = render(&template.subject)?.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     Ok(Rendered { subject, text: render(&template.body)? })
+}
+
+/// An email of a rendered message: the text with the link (and the unsubscribe line) under it,
+/// and the same as HTML. `unsubscribe_url` makes it unsubscribable in one click.
+pub fn email(to: String, rendered: Rendered, locale: Locale, link: &str, unsubscribe_url: Option<String>) -> Mail {
+    let label = unsubscribe_label(locale);
+    let html = html(&rendered, locale, link, unsubscribe_url.as_deref().map(|url| (label, url)));
+    let mut body = format!("{}\n", rendered.text);
+    if !link.is_empty() {
+        body.push_str(&format!("\n{link}\n"));
+    }
+    if let Some(url) = &unsubscribe_url {
+        body.push_str(&format!("\n{label}: {url}\n"));
+    }
+    Mail { to, subject: rendered.subject, body, html, unsubscribe_url }
 }
 
 /// The HTML part of an email: the text, escaped, in a plain layout that reads right to left for

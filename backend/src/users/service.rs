@@ -106,10 +106,11 @@ pub(crate) async fn create_in(
     let org = orgs::repo::find(&mut *conn, actor.org_id()).await?.ok_or(UserError::NotFound)?;
     let id = UserId::new_v7();
     let time_zone = user.time_zone.clone().unwrap_or(org.time_zone);
-    repo::insert(conn, id, org.id, user, user.locale.unwrap_or(org.locale), &time_zone, password_hash).await?;
+    let locale = user.locale.unwrap_or(org.locale);
+    repo::insert(conn, id, org.id, user, locale, &time_zone, password_hash).await?;
     let invitation = match password_hash {
         Some(_) => None,
-        None => Some(password_link_mail(state, &mut *conn, id, &user.email, ResetPurpose::Invite).await?),
+        None => Some(password_link_mail(state, &mut *conn, id, &user.email, locale, ResetPurpose::Invite).await?),
     };
     audit::record(conn, actor, "user.created", ("user", id.0), json!({ "email": user.email, "role": user.role }))
         .await?;

@@ -1,10 +1,14 @@
 //! Sign-in, token rotation, forged tokens, passwords and rate limits, against PostgreSQL and Redis.
 
+use crate::support::smtp::ReceivedMail;
 use crate::support::{PASSWORD, TestApp, reset_token};
 use axum::http::StatusCode;
 use chrono::Utc;
 use domain::Role;
+use domain::api::users::CreateUserRequest;
+use fieldflow::actor::Actor;
 use fieldflow::auth::tokens::{AUDIENCE, AccessClaims};
+use fieldflow::users;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -333,8 +337,9 @@ async fn forgot_and_reset_password_by_email(db: PgPool) {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(app.smtp.received().len(), 1, "only the existing account gets an email");
     assert_eq!(mails[0].to, ["tech@acme.test"]);
-    assert!(mails[0].data.contains("http://127.0.0.1:8080/reset-password?token="), "{}", mails[0].data);
-    let token = reset_token(&mails[0].data);
+    let text = mails[0].text();
+    assert!(text.contains("http://127.0.0.1:8080/reset-password?token="), "{text}");
+    let token = reset_token(&text);
 
     let common =
         app.post("/api/v1/auth/password/reset", None, json!({ "token": token, "new_password": "password123" })).await;
@@ -359,6 +364,48 @@ async fn forgot_and_reset_password_by_email(db: PgPool) {
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(again.code(), "reset_token_invalid");
+}
+
+/// A received email's `Content-Type`, text part and HTML part.
+fn read_mail(mail: &ReceivedMail) -> (String, String, String) {
+    let message = mail.parsed();
+    let content_type = message.header_raw("Content-Type").expect("a Content-Type header").trim().to_owned();
+    let html = message.body_html(0).expect("an HTML part").into_owned();
+    (content_type, mail.text(), html)
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn reset_and_invitation_emails_have_text_and_html_in_the_readers_language(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let org = app.with_org("Acme Repairs").await;
+    let hebrew: CreateUserRequest = serde_json::from_value(json!({
+        "email": "dana@acme.test", "full_name": "Dana", "role": "dispatcher", "locale": "he", "password": PASSWORD,
+    }))
+    .unwrap();
+    users::service::create(&app.state, &Actor::System { org_id: org }, &hebrew).await.unwrap();
+
+    let forgot = app.post("/api/v1/auth/password/forgot", None, json!({ "email": "dana@acme.test" })).await;
+    assert_eq!(forgot.status, StatusCode::ACCEPTED);
+    let mails = app.smtp.wait_for(1).await;
+    let (content_type, text, html) = read_mail(&mails[0]);
+    assert!(content_type.starts_with("multipart/alternative"), "{content_type}");
+    let link = format!("http://127.0.0.1:8080/reset-password?token={}", reset_token(&text));
+    assert!(text.contains("איפוס") && text.contains(&link), "{text}");
+    assert!(html.contains("lang=\"he\" dir=\"rtl\"") && html.contains("איפוס"), "{html}");
+    assert!(html.contains(&format!("href=\"{link}\"")), "the HTML part links to the same page: {html}");
+
+    // Invited without a password: the invitation is in the organization's language (Russian).
+    let invited: CreateUserRequest = serde_json::from_value(json!({
+        "email": "ivan@acme.test", "full_name": "Ivan", "role": "manager",
+    }))
+    .unwrap();
+    users::service::create(&app.state, &Actor::System { org_id: org }, &invited).await.unwrap();
+    let mails = app.smtp.wait_for(2).await;
+    let invitation = mails.iter().find(|mail| mail.to == ["ivan@acme.test"]).unwrap();
+    let (content_type, text, html) = read_mail(invitation);
+    assert!(content_type.starts_with("multipart/alternative"), "{content_type}");
+    assert!(text.contains("пароль") && text.contains("/reset-password?token="), "{text}");
+    assert!(html.contains("lang=\"ru\" dir=\"ltr\"") && html.contains("пароль"), "{html}");
 }
 
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]

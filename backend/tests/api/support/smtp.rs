@@ -18,6 +18,18 @@ pub struct ReceivedMail {
     pub raw: String,
 }
 
+impl ReceivedMail {
+    /// The message as a mail client reads it: decoded headers, text and HTML parts.
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default().parse(self.raw.as_bytes()).expect("a MIME message")
+    }
+
+    /// The text part, decoded.
+    pub fn text(&self) -> String {
+        self.parsed().body_text(0).expect("a text part").into_owned()
+    }
+}
+
 #[derive(Clone)]
 pub struct SmtpSink {
     pub addr: SocketAddr,
