@@ -251,7 +251,7 @@ fn plan(
     });
     let sla_minutes = service_type.sla.get(priority.as_str()).and_then(serde_json::Value::as_i64);
     Some(PastOrder {
-        id: OrderId(Uuid::now_v7()),
+        id: OrderId(id_at(created_at)),
         customer_id,
         site_id,
         service_type_id: service_type.id,
@@ -276,6 +276,13 @@ fn plan(
         created_at,
         steps,
     })
+}
+
+/// A UUIDv7 that carries `at`: the API orders by id (`sort=newest`), so a past order's id must
+/// say when it was created, as a new order's does.
+fn id_at(at: DateTime<Utc>) -> Uuid {
+    let seconds = u64::try_from(at.timestamp()).unwrap_or_default();
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.timestamp_subsec_nanos()))
 }
 
 /// Writes `count` past orders over the last `span`, in batches; answers how many were written.

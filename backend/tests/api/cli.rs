@@ -230,6 +230,15 @@ async fn past_orders_follow_the_lifecycle(db: &PgPool) {
     .await
     .unwrap();
     assert_eq!(cities, 2);
+    // The API sorts by id (`sort=newest`): neighbours by id must agree with their `created_at`.
+    let out_of_order: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT created_at, lag(created_at) OVER (ORDER BY id) AS before FROM orders) o
+         WHERE o.created_at < o.before",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(out_of_order, 0, "ids and created_at disagree");
     let inconsistent: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM orders o
          WHERE o.created_at < now() - interval '91 days' OR o.updated_at > now()
