@@ -84,7 +84,8 @@ pub struct Settings {
     pub smtp_url: SecretString,
     pub mail_from: String,
     pub log_format: LogFormat,
-    /// A `tracing` filter such as `info,fieldflow=debug`.
+    /// A `tracing` filter such as `info,fieldflow=debug`; INFO by default, so that periodic
+    /// chatter stays out of the way unless asked for.
     pub log_filter: String,
     /// The built frontend, served at `/`.
     pub static_dir: PathBuf,
@@ -165,7 +166,7 @@ impl Default for Settings {
             smtp_url: "".into(),
             mail_from: "Fieldflow <no-reply@fieldflow.localhost>".into(),
             log_format: LogFormat::Pretty,
-            log_filter: "info,fieldflow=debug,sqlx=warn".into(),
+            log_filter: "info,sqlx=warn".into(),
             static_dir: "frontend/dist".into(),
             trust_proxy_headers: false,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),

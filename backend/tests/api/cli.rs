@@ -79,9 +79,12 @@ async fn from_an_empty_database_to_a_signed_in_user(db: PgPool) {
     assert_eq!((orgs, users), (1, 2));
 
     let port = free_port();
+    // With the default log filter, as `scripts/up` runs it: nothing below INFO buries its banner.
     let mut server = fieldflow(&url)
         .arg("serve")
         .env("FIELDFLOW_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("FIELDFLOW_LOG_FILTER")
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -126,8 +129,11 @@ async fn from_an_empty_database_to_a_signed_in_user(db: PgPool) {
     // SIGTERM: the server stops accepting, finishes, and exits cleanly.
     let stopped = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(stopped.success());
-    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
-    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "exit status after SIGTERM: {}", output.status);
+    let logs = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(logs.contains("serving"), "{logs}");
+    assert!(!logs.contains("DEBUG") && !logs.contains("TRACE"), "{logs}");
 }
 
 #[test]
