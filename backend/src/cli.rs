@@ -205,6 +205,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             tracing::info!(user = %created.id, org = %org_id, email = %created.email, role = ?created.role, "user created");
+            let starters = service_types::service::ensure_starter_set(&state, &Actor::System { org_id })
+                .await
+                .map_err(|e| anyhow::anyhow!("starter service types: {e}"))?;
+            if starters > 0 {
+                tracing::info!(org = %org_id, count = starters, "starter service types created");
+            }
             Ok(())
         }
     }

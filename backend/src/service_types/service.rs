@@ -147,6 +147,19 @@ pub async fn export(state: &AppState, actor: &Actor) -> Result<String, ServiceTy
 /// Imports a YAML document: each template is created, or updated when its code exists. The
 /// document is checked whole first, every problem reported with its path in the document, and
 /// nothing is written unless all of it is valid. Templates absent from the document stay.
+/// `seeds/starter-service-types.yaml`: what a new organization starts with.
+const STARTER_SET: &str = include_str!("../../../seeds/starter-service-types.yaml");
+
+/// Gives an organization that has no service type at all (archived ones count) the starter set,
+/// so that its first order can be created at once; answers how many were created.
+pub async fn ensure_starter_set(state: &AppState, actor: &Actor) -> Result<u32, ServiceTypeError> {
+    let any = ServiceTypeFilter { id: None, include_archived: true, after: None, limit: 1 };
+    if !repo::select(&state.db, actor.org_id(), &any).await?.is_empty() {
+        return Ok(0);
+    }
+    Ok(import(state, actor, STARTER_SET.as_bytes()).await?.created)
+}
+
 pub async fn import(state: &AppState, actor: &Actor, source: &[u8]) -> Result<ImportSummary, ServiceTypeError> {
     actor.require(Permission::ManageServiceTypes)?;
     let reading = document::read(source);

@@ -77,6 +77,10 @@ async fn from_an_empty_database_to_a_signed_in_user(db: PgPool) {
     let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations").fetch_one(&db).await.unwrap();
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
     assert_eq!((orgs, users), (1, 2));
+    // The new organization can take its first order: it starts with service types (once).
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM service_types ORDER BY code").fetch_all(&db).await.unwrap();
+    assert_eq!(codes, ["diagnostics", "installation", "repair"]);
 
     let port = free_port();
     // With the default log filter, as `scripts/up` runs it: nothing below INFO buries its banner.
