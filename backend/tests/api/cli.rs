@@ -84,7 +84,7 @@ async fn from_an_empty_database_to_a_signed_in_user(db: PgPool) {
 
     let port = free_port();
     // With the default log filter, as `scripts/up` runs it: nothing below INFO buries its banner.
-    let mut server = fieldflow(&url)
+    let server = fieldflow(&url)
         .arg("serve")
         .env("FIELDFLOW_LISTEN", format!("127.0.0.1:{port}"))
         .env_remove("FIELDFLOW_LOG_FILTER")
