@@ -132,7 +132,9 @@ async fn delete_template(
 /// Renders a template, or a draft, as subject, text and HTML (admins).
 #[utoipa::path(post, path = "/notification-templates/preview", tag = "notifications", security(("bearer" = [])),
     request_body = PreviewTemplate,
-    responses((status = 200, body = RenderedMessage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = RenderedMessage), (status = 403, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such `order_id` in the organization", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn preview_template(
     State(state): State<AppState>,
     user: UserActor,
