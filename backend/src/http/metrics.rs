@@ -11,6 +11,8 @@ use std::time::Instant;
 const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 /// Waits for Telegram's flood limits: nothing, a share of a second, a chat's interval, a 429.
 const TELEGRAM_WAIT_BUCKETS: [f64; 10] = [0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// An event's age at each stage of the notification pipeline: well under a second when it keeps up.
+const STAGE_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// The process-wide Prometheus recorder, installed on first use (once, even when racing).
 pub fn recorder() -> anyhow::Result<PrometheusHandle> {
@@ -23,6 +25,12 @@ pub fn recorder() -> anyhow::Result<PrometheusHandle> {
                     builder.set_buckets_for_metric(
                         Matcher::Full("telegram_throttle_wait_seconds".into()),
                         &TELEGRAM_WAIT_BUCKETS,
+                    )
+                })
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(crate::notifications::STAGE_LATENCY.into()),
+                        &STAGE_BUCKETS,
                     )
                 })
                 .and_then(PrometheusBuilder::install_recorder)

@@ -2,6 +2,7 @@
 //! and record the outcome: sent, skipped, retried later with backoff, or dead after the last try.
 
 use super::deliveries::{self, Claimed, Due, Unclaimed};
+use super::repo::EventFacts;
 use super::queues::{self, DeliverQueue};
 use super::templates::{self, MessageFacts, Rendered, Template};
 use super::{repo, unsubscribe};
@@ -34,22 +35,51 @@ enum Outcome {
     },
 }
 
+/// The deliver job: claims one delivery and makes an attempt at it.
 pub async fn attempt(state: &AppState, queue: &mut DeliverQueue, id: Uuid) -> anyhow::Result<()> {
     let claimed = match deliveries::claim(&state.db, id, state.settings.job_lease()).await? {
         Ok(claimed) => claimed,
         Err(Unclaimed::NotYet(at)) => return queues::push_deliveries(queue, &[Due { id, at }]).await,
         Err(Unclaimed::Finished | Unclaimed::Held) => return Ok(()),
     };
+    let wording = Wording::of(state, &claimed).await?;
+    attempt_claimed(state, queue, claimed, &wording).await
+}
+
+/// Makes an attempt at each of an event's claimed deliveries at once, its facts and templates read
+/// once for all of them. Every outcome is recorded before the first error of our own is answered.
+pub async fn attempt_all(state: &AppState, queue: &DeliverQueue, claimed: Vec<Claimed>) -> anyhow::Result<()> {
+    let Some(first) = claimed.first() else { return Ok(()) };
+    let wording = Wording::of(state, first).await?;
+    let attempts = claimed.into_iter().map(|delivery| {
+        let (mut queue, wording) = (queue.clone(), &wording);
+        async move { attempt_claimed(state, &mut queue, delivery, wording).await }
+    });
+    futures_util::future::join_all(attempts).await.into_iter().collect()
+}
+
+async fn attempt_claimed(
+    state: &AppState,
+    queue: &mut DeliverQueue,
+    claimed: Claimed,
+    wording: &Wording,
+) -> anyhow::Result<()> {
+    let id = claimed.id;
     let outcome = if claimed.attempts > MAX_DELIVERY_ATTEMPTS {
         // Only attempts that never reported back get here: their worker died on this message.
         Outcome::Permanent(format!("gave up after {} attempts that did not finish", claimed.attempts - 1))
     } else {
-        send(state, &claimed).await?
+        send(state, &claimed, wording).await?
     };
     metrics::counter!("deliveries_total", "channel" => channel_label(&claimed.channel), "outcome" => outcome_label(&outcome))
         .increment(1);
     match outcome {
-        Outcome::Sent => deliveries::finish(&state.db, id, DeliveryStatus::Sent, None).await?,
+        Outcome::Sent => {
+            deliveries::finish(&state.db, id, DeliveryStatus::Sent, None).await?;
+            if let Some(recorded) = wording.recorded_at() {
+                crate::notifications::stage_latency("sent", recorded);
+            }
+        }
         Outcome::Skipped(why) => deliveries::finish(&state.db, id, DeliveryStatus::Skipped, Some(why)).await?,
         Outcome::Permanent(error) => deliveries::finish(&state.db, id, DeliveryStatus::Dead, Some(&error)).await?,
         Outcome::Retry { error, .. } if claimed.attempts >= MAX_DELIVERY_ATTEMPTS => {
@@ -67,6 +97,30 @@ pub async fn attempt(state: &AppState, queue: &mut DeliverQueue, id: Uuid) -> an
     Ok(())
 }
 
+/// What an event's messages are worded from, read once per event: its facts and the
+/// organization's templates of its kind. Empty for a message its sender worded.
+#[derive(Debug, Default)]
+pub struct Wording {
+    facts: Option<EventFacts>,
+    custom: Vec<(Locale, Template)>,
+}
+
+impl Wording {
+    async fn of(state: &AppState, delivery: &Claimed) -> anyhow::Result<Self> {
+        let worded = delivery.subject.is_some() && delivery.body.is_some();
+        let Some(event_id) = delivery.event_id.filter(|_| !worded) else { return Ok(Self::default()) };
+        Ok(Self {
+            facts: repo::event_facts(&state.db, event_id).await?,
+            custom: custom_templates(state, delivery.org_id, &delivery.kind).await?,
+        })
+    }
+
+    /// When the event was recorded: where its messages' latency is counted from.
+    fn recorded_at(&self) -> Option<DateTime<Utc>> {
+        self.facts.as_ref().map(|facts| facts.recorded_at)
+    }
+}
+
 fn channel_label(channel: &str) -> &'static str {
     Channel::parse(channel).map_or("unknown", Channel::as_str)
 }
@@ -80,7 +134,7 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
     }
 }
 
-async fn send(state: &AppState, delivery: &Claimed) -> anyhow::Result<Outcome> {
+async fn send(state: &AppState, delivery: &Claimed, wording: &Wording) -> anyhow::Result<Outcome> {
     match (Channel::parse(&delivery.channel), delivery.webhook_id, delivery.event_id) {
         (Some(Channel::Webhook), Some(endpoint), Some(event_id)) => {
             Ok(match crate::webhooks::deliver_event(state, endpoint, event_id, delivery.id).await {
@@ -90,7 +144,7 @@ async fn send(state: &AppState, delivery: &Claimed) -> anyhow::Result<Outcome> {
             })
         }
         (Some(channel @ (Channel::Telegram | Channel::Email | Channel::Push)), None, _) => {
-            to_person(state, delivery, channel).await
+            to_person(state, delivery, channel, wording).await
         }
         _ => Ok(Outcome::Permanent(format!("cannot deliver on channel {:?}", delivery.channel))),
     }
@@ -123,13 +177,13 @@ struct Composed {
     buttons: Vec<Vec<InlineButton>>,
 }
 
-async fn to_person(state: &AppState, delivery: &Claimed, channel: Channel) -> anyhow::Result<Outcome> {
+async fn to_person(state: &AppState, delivery: &Claimed, channel: Channel, wording: &Wording) -> anyhow::Result<Outcome> {
     let locale = Locale::parse(&delivery.locale).unwrap_or(Locale::En);
     let reader = match reader(state, delivery, channel).await? {
         Ok(reader) => reader,
         Err(outcome) => return Ok(outcome),
     };
-    let composed = match compose(state, delivery, &reader, locale).await? {
+    let composed = match compose(state, delivery, &reader, locale, wording) {
         Ok(composed) => composed,
         Err(outcome) => return Ok(outcome),
     };
@@ -210,21 +264,22 @@ async fn reader(state: &AppState, delivery: &Claimed, channel: Channel) -> anyho
 }
 
 /// Words the message: as its sender did, or from the order event with the organization's template.
-async fn compose(
+fn compose(
     state: &AppState,
     delivery: &Claimed,
     reader: &Reader,
     locale: Locale,
-) -> anyhow::Result<Result<Composed, Outcome>> {
+    wording: &Wording,
+) -> Result<Composed, Outcome> {
     if let (Some(subject), Some(body)) = (&delivery.subject, &delivery.body) {
         let rendered = Rendered { subject: subject.clone(), text: body.clone() };
-        return Ok(Ok(Composed { rendered, link: delivery.link.clone().unwrap_or_default(), buttons: Vec::new() }));
+        return Ok(Composed { rendered, link: delivery.link.clone().unwrap_or_default(), buttons: Vec::new() });
     }
-    let Some(event_id) = delivery.event_id else {
-        return Ok(Err(Outcome::Permanent("the delivery names no event and no message".into())));
-    };
-    let Some(facts) = repo::event_facts(&state.db, event_id).await? else {
-        return Ok(Err(Outcome::Permanent("the event no longer exists".into())));
+    if delivery.event_id.is_none() {
+        return Err(Outcome::Permanent("the delivery names no event and no message".into()));
+    }
+    let Some(facts) = &wording.facts else {
+        return Err(Outcome::Permanent("the event no longer exists".into()));
     };
     let zone = reader.zone.unwrap_or_else(|| facts.org_time_zone.parse().unwrap_or(Tz::UTC));
     let link = if reader.is_customer() {
@@ -233,23 +288,20 @@ async fn compose(
         format!("{}/orders/{}", public_url(state), facts.order_id.0)
     };
     let message_facts = MessageFacts {
-        org: facts.org,
-        order_number: facts.order_number,
-        order_title: facts.order_title,
-        status: facts.status,
+        org: facts.org.clone(),
+        order_number: facts.order_number.clone(),
+        order_title: facts.order_title.clone(),
+        status: facts.status.clone(),
         window: window(facts.scheduled_start, facts.scheduled_end, zone),
-        technician: facts.technician.unwrap_or_default(),
-        actor: facts.actor.unwrap_or_default(),
-        customer: facts.customer,
-        reason: facts.reason.unwrap_or_default(),
+        technician: facts.technician.clone().unwrap_or_default(),
+        actor: facts.actor.clone().unwrap_or_default(),
+        customer: facts.customer.clone(),
+        reason: facts.reason.clone().unwrap_or_default(),
         link: link.clone(),
     };
-    let rendered = match word(state, delivery.org_id, &delivery.kind, locale, &message_facts).await? {
-        Ok(rendered) => rendered,
-        Err(error) => return Ok(Err(Outcome::Permanent(error))),
-    };
+    let rendered = word_with(&wording.custom, &delivery.kind, locale, &message_facts).map_err(Outcome::Permanent)?;
     let buttons = if reader.is_customer() { Vec::new() } else { buttons(&delivery.kind, facts.order_id.0, locale) };
-    Ok(Ok(Composed { rendered, link, buttons }))
+    Ok(Composed { rendered, link, buttons })
 }
 
 fn public_url(state: &AppState) -> &str {
@@ -265,15 +317,23 @@ pub async fn word(
     locale: Locale,
     facts: &MessageFacts,
 ) -> anyhow::Result<Result<Rendered, String>> {
-    let custom: Vec<(Locale, Template)> = repo::custom_templates(&state.db, org, kind)
+    Ok(word_with(&custom_templates(state, org, kind).await?, kind, locale, facts))
+}
+
+/// The organization's own templates of `kind`, by language.
+async fn custom_templates(state: &AppState, org: OrgId, kind: &str) -> sqlx::Result<Vec<(Locale, Template)>> {
+    Ok(repo::custom_templates(&state.db, org, kind)
         .await?
         .into_iter()
         .filter_map(|t| Some((Locale::parse(&t.locale).ok()?, Template { subject: t.subject, body: t.body })))
-        .collect();
+        .collect())
+}
+
+fn word_with(custom: &[(Locale, Template)], kind: &str, locale: Locale, facts: &MessageFacts) -> Result<Rendered, String> {
     let chosen =
         templates::choose(kind, locale, |language| custom.iter().find(|(l, _)| *l == language).map(|(_, t)| t));
-    let Some(template) = chosen else { return Ok(Err(format!("no template for {kind}"))) };
-    Ok(templates::render(template, facts).map_err(|error| format!("template of {kind}: {error}")))
+    let Some(template) = chosen else { return Err(format!("no template for {kind}")) };
+    templates::render(template, facts).map_err(|error| format!("template of {kind}: {error}"))
 }
 
 /// `2026-11-23 09:00–11:00` in the reader's time zone (both dates when the window spans days).

@@ -107,11 +107,14 @@ pub struct Due {
     pub at: DateTime<Utc>,
 }
 
-/// The pending deliveries of a source, to hand to the queue (again, if the planning job repeats).
+/// The pending deliveries of a source that no worker holds, to hand to the queue (again, if the
+/// planning job repeats).
 pub async fn pending_of_source(db: impl PgExecutor<'_>, source: &str) -> sqlx::Result<Vec<Due>> {
     sqlx::query_as!(
         Due,
-        r#"SELECT id, next_attempt_at AS at FROM deliveries WHERE source = $1 AND status = 'pending' ORDER BY id"#,
+        r#"SELECT id, next_attempt_at AS at FROM deliveries
+           WHERE source = $1 AND status = 'pending' AND (leased_until IS NULL OR leased_until < now())
+           ORDER BY id"#,
         source
     )
     .fetch_all(db)
@@ -167,6 +170,24 @@ pub struct Claimed {
     pub subject: Option<String>,
     pub body: Option<String>,
     pub link: Option<String>,
+}
+
+/// Takes every due, pending delivery of a source that no worker holds for `lease`, counting the
+/// attempt as [`claim`] does: the announce job sends an event's messages itself, in one claim.
+pub async fn claim_due_of_source(db: &sqlx::PgPool, source: &str, lease: Duration) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query_as!(
+        Claimed,
+        r#"UPDATE deliveries SET leased_until = now() + make_interval(secs => $2), attempts = attempts + 1,
+                                 updated_at = now()
+           WHERE source = $1 AND status = 'pending' AND next_attempt_at <= now() + interval '1 second'
+             AND (leased_until IS NULL OR leased_until < now())
+           RETURNING id, org_id AS "org_id: OrgId", event_id, kind, channel, user_id AS "user_id: UserId", email,
+                     webhook_id, locale, attempts, subject, body, link"#,
+        source,
+        lease.as_secs_f64(),
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Why a delivery could not be claimed.

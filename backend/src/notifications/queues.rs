@@ -1,5 +1,5 @@
 //! The job queues on Redis (apalis) and their workers: `announce` turns an order event into inbox
-//! entries and planned deliveries, `deliver` sends one delivery, `periodic` runs a periodic task for
+//! entries and deliveries and sends those due now, `deliver` sends one later or retried delivery, `periodic` runs a periodic task for
 //! one time slot, `operations` works on a long operation (`crate::operations`). PostgreSQL holds
 //! what is owed (outbox rows, pending deliveries, periodic runs, unfinished operations), so a job
 //! Redis loses is handed over again by the relay or the periodic scheduler.
@@ -141,24 +141,31 @@ fn job_outcome(queue: &'static str, outcome: &Result<(), BoxDynError>) {
 }
 
 async fn announce(job: Announce, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
-    let mut deliver = queues.deliver.clone();
-    let outcome = super::service::announce(&state, &mut deliver, job.event_id).await.map(drop).map_err(Into::into);
+    let (state, mut deliver) = (AppState::clone(&state), queues.deliver.clone());
+    let outcome = sending(async move { super::service::announce(&state, &mut deliver, job.event_id).await }).await;
     job_outcome("announce", &outcome);
     outcome
 }
 
 async fn deliver(job: Deliver, state: Data<AppState>, queues: Data<Queues>) -> Result<(), BoxDynError> {
     let (state, mut deliver) = (AppState::clone(&state), queues.deliver.clone());
-    // A task of its own: a worker whose Redis connection fails drops the futures of its jobs, and an
-    // attempt dropped between the send and its record would be sent again once its lease ran out.
-    let attempt =
-        tokio::spawn(Box::pin(async move { super::deliver::attempt(&state, &mut deliver, job.delivery_id).await }));
-    let outcome = match attempt.await {
-        Ok(attempted) => attempted.map_err(Into::into),
-        Err(stopped) => Err(stopped.into()),
-    };
+    let outcome = sending(async move { super::deliver::attempt(&state, &mut deliver, job.delivery_id).await }).await;
     job_outcome("deliver", &outcome);
     outcome
+}
+
+/// Runs a job that sends messages as a task of its own: a worker whose Redis connection fails
+/// drops the futures of its jobs, and an attempt dropped between the send and its record would be
+/// sent again once its lease ran out.
+async fn sending<T, E>(job: impl Future<Output = Result<T, E>> + Send + 'static) -> Result<(), BoxDynError>
+where
+    T: Send + 'static,
+    E: Into<BoxDynError> + Send + 'static,
+{
+    match tokio::spawn(Box::pin(job)).await {
+        Ok(done) => done.map(drop).map_err(Into::into),
+        Err(stopped) => Err(stopped.into()),
+    }
 }
 
 /// A failed periodic run is not retried in process: its lease runs out and the scheduler queues it

@@ -9,17 +9,25 @@ use sqlx::{PgConnection, PgExecutor};
 use std::time::Duration;
 use uuid::Uuid;
 
+/// An outbox row taken to the announce queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Relayed {
+    pub event_id: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// Takes up to `limit` outbox rows not yet relayed, or relayed more than `grace` ago without their
 /// announce job finishing (Redis lost the job, or its worker died), and marks them relayed now. The
 /// caller's transaction commits only once the events are in the queue; rows another relay holds are
 /// skipped, not waited for. A row leaves the outbox when its announce job is done.
-pub async fn take_outbox(conn: &mut PgConnection, grace: Duration, limit: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar!(
+pub async fn take_outbox(conn: &mut PgConnection, grace: Duration, limit: i64) -> sqlx::Result<Vec<Relayed>> {
+    sqlx::query_as!(
+        Relayed,
         "UPDATE outbox SET relayed_at = now()
          WHERE id IN (SELECT id FROM outbox
                       WHERE relayed_at IS NULL OR relayed_at < now() - make_interval(secs => $1)
                       ORDER BY relayed_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING event_id",
+         RETURNING event_id, created_at AS recorded_at",
         grace.as_secs_f64(),
         limit,
     )
@@ -231,6 +239,7 @@ pub struct EventFacts {
     pub actor: Option<String>,
     pub customer: String,
     pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
 }
 
 pub async fn event_facts(db: impl PgExecutor<'_>, event_id: i64) -> sqlx::Result<Option<EventFacts>> {
@@ -239,7 +248,7 @@ pub async fn event_facts(db: impl PgExecutor<'_>, event_id: i64) -> sqlx::Result
         r#"SELECT org.name AS org, org.time_zone AS org_time_zone, o.id AS "order_id: OrderId", o.number AS order_number, o.title AS order_title,
                   o.status::text AS "status!", o.scheduled_start, o.scheduled_end, o.tracking_token,
                   t.full_name AS "technician?", a.full_name AS "actor?", c.name AS customer,
-                  e.payload->>'reason' AS reason
+                  e.payload->>'reason' AS reason, e.created_at AS recorded_at
            FROM order_events e
            JOIN organizations org ON org.id = e.org_id
            JOIN orders o ON o.org_id = e.org_id AND o.id = e.order_id

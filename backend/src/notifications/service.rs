@@ -42,8 +42,8 @@ fn invalid(field: &str, code: &str, message: impl Into<String>) -> NotificationE
 }
 
 /// The announce job: puts the event in the inbox of everyone its audience names, plans the
-/// messages each of them (and the customer, and the organization's webhooks) is owed, and hands
-/// those to the deliver queue. Safe to repeat: rows are keyed by (event, recipient, channel).
+/// messages each of them (and the customer, and the organization's webhooks) is owed, and sends
+/// those due now. Safe to repeat: rows are keyed by (event, recipient, channel).
 /// Answers how many deliveries were planned this time.
 pub async fn announce(state: &AppState, queue: &mut DeliverQueue, event_id: i64) -> Result<u64, NotificationError> {
     // Events are never deleted, so a missing one was never committed: nothing to tell.
@@ -91,10 +91,15 @@ pub async fn announce(state: &AppState, queue: &mut DeliverQueue, event_id: i64)
     let told = Told { source: &source, event_id: Some(event_id), kind: &event.kind };
     let added = deliveries::plan(&mut *tx, event.org_id, told, &planned).await?;
     tx.commit().await?;
-    // Pending deliveries of the event, including any an earlier run planned but could not queue.
-    let due = deliveries::pending_of_source(&state.db, &source).await?;
-    queues::push_deliveries(queue, &due).await?;
+    super::stage_latency("announced", event.created_at);
+    // The messages due now are sent by this job; the others (after quiet hours, or planned by an
+    // earlier run that could not queue them) go to the deliver queue. A claimed delivery this job
+    // does not finish is handed over by the relay once its lease runs out.
+    let claimed = deliveries::claim_due_of_source(&state.db, &source, state.settings.job_lease()).await?;
+    let later = deliveries::pending_of_source(&state.db, &source).await?;
+    queues::push_deliveries(queue, &later).await?;
     repo::finish_outbox(&state.db, event_id).await?;
+    super::deliver::attempt_all(state, queue, claimed).await?;
     Ok(added)
 }
 
