@@ -21,7 +21,7 @@ use apalis::prelude::*;
 use apalis_redis::RedisStorage;
 use common::percentile_ms;
 use fieldflow::config::Settings;
-use fieldflow::notifications::queues::{self, WORKER_CONCURRENCY, WORKER_POLL};
+use fieldflow::jobs::queues::{self, WORKER_CONCURRENCY, WORKER_POLL};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 
 use crate::actor::Actor;
 use crate::config::Settings;
-use crate::notifications::relay;
+use crate::jobs;
 use crate::orgs::service::NewOrg;
 use crate::state::AppState;
 use crate::{db, http, orgs, seed, service_types, telemetry, users};
@@ -134,7 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { no_workers } => {
             let mut state = AppState::connect(settings).await?;
             state.metrics = Some(http::metrics::recorder()?);
-            let jobs = (!no_workers).then(|| tokio::spawn(relay::run_jobs(state.clone(), http::shutdown_signal())));
+            let jobs = (!no_workers).then(|| tokio::spawn(jobs::run_jobs(state.clone(), http::shutdown_signal())));
             http::serve(state).await?;
             if let Some(jobs) = jobs {
                 jobs.await??;
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let state = AppState::connect(settings).await?;
-            relay::run_jobs(state, http::shutdown_signal()).await
+            jobs::run_jobs(state, http::shutdown_signal()).await
         }
         Command::Migrate => {
             db::create_if_missing(&settings).await?;

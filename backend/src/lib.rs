@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod html;
 pub mod http;
+pub mod jobs;
 pub mod mail;
 pub mod notifications;
 pub mod offers;

@@ -1,12 +1,12 @@
 //! One attempt at one delivery: claim it, word the message for its reader, send it on its channel,
 //! and record the outcome: sent, skipped, retried later with backoff, or dead after the last try.
 
-use super::deliveries::{self, Claimed, Due, Unclaimed};
+use super::deliveries::{self, Claimed, Unclaimed};
 use super::repo::EventFacts;
-use super::queues::{self, DeliverQueue};
 use super::templates::{self, MessageFacts, Rendered, Template};
 use super::{repo, unsubscribe};
 use crate::html::escape;
+use crate::jobs::queues::{self, DeliverQueue, Due};
 use crate::mail::MailError;
 use crate::push::PushOutcome;
 use crate::state::AppState;
@@ -177,7 +177,12 @@ struct Composed {
     buttons: Vec<Vec<InlineButton>>,
 }
 
-async fn to_person(state: &AppState, delivery: &Claimed, channel: Channel, wording: &Wording) -> anyhow::Result<Outcome> {
+async fn to_person(
+    state: &AppState,
+    delivery: &Claimed,
+    channel: Channel,
+    wording: &Wording,
+) -> anyhow::Result<Outcome> {
     let locale = Locale::parse(&delivery.locale).unwrap_or(Locale::En);
     let reader = match reader(state, delivery, channel).await? {
         Ok(reader) => reader,
@@ -329,7 +334,12 @@ async fn custom_templates(state: &AppState, org: OrgId, kind: &str) -> sqlx::Res
         .collect())
 }
 
-fn word_with(custom: &[(Locale, Template)], kind: &str, locale: Locale, facts: &MessageFacts) -> Result<Rendered, String> {
+fn word_with(
+    custom: &[(Locale, Template)],
+    kind: &str,
+    locale: Locale,
+    facts: &MessageFacts,
+) -> Result<Rendered, String> {
     let chosen =
         templates::choose(kind, locale, |language| custom.iter().find(|(l, _)| *l == language).map(|(_, t)| t));
     let Some(template) = chosen else { return Err(format!("no template for {kind}")) };

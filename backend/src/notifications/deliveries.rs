@@ -2,6 +2,7 @@
 //! webhook, which the deliver jobs work through and admins read as the delivery log.
 
 use super::worded::Worded;
+use crate::jobs::queues::Due;
 use chrono::{DateTime, Utc};
 use domain::api::notifications::{DeliveryStatus, DeliveryView};
 use domain::notifications::Channel;
@@ -98,13 +99,6 @@ pub async fn plan(db: impl PgExecutor<'_>, org: OrgId, told: Told<'_>, planned: 
     .execute(db)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// A delivery that needs a job: its id and when it is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Due {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
 }
 
 /// The pending deliveries of a source that no worker holds, to hand to the queue (again, if the

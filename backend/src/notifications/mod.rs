@@ -7,8 +7,6 @@
 
 pub mod deliver;
 pub mod deliveries;
-pub mod queues;
-pub mod relay;
 pub mod repo;
 pub mod routes;
 pub mod service;

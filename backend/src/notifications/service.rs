@@ -2,11 +2,11 @@
 //! organization's templates and delivery log.
 
 use super::deliveries::{self, Addressee, Planned, Told};
-use super::queues::{self, DeliverQueue};
 use super::repo::{self, CustomTemplate, Recipient, RecipientQuery};
 use super::templates::{self, MessageFacts, Template};
 use super::worded::Worded;
 use crate::actor::{Actor, Forbidden, UserActor};
+use crate::jobs::queues::{self, DeliverQueue};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

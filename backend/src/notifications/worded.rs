@@ -3,9 +3,9 @@
 //! reader's preferences for the kind and quiet hours allow) and are kept with their deliveries.
 
 use super::deliveries::{self, Planned, Told};
-use super::queues::{self, DeliverQueue};
 use super::repo::{self, RecipientQuery};
 use super::service::personal_messages;
+use crate::jobs::queues::{self, DeliverQueue};
 use crate::state::AppState;
 use anyhow::ensure;
 use chrono::Utc;

@@ -6,7 +6,7 @@
 
 use super::repo::{self, Audience, Locked, Progress};
 use super::runner::Chunk;
-use crate::notifications::queues::DeliverQueue;
+use crate::jobs::queues::DeliverQueue;
 use crate::notifications::worded::{self, Worded, WordedFor};
 use crate::state::AppState;
 use anyhow::Context;

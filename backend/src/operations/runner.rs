@@ -5,7 +5,7 @@
 
 use super::repo::{self, Locked, Progress};
 use super::{broadcast, export, import};
-use crate::notifications::queues::{Operate, Queues};
+use crate::jobs::queues::{Operate, Queues};
 use crate::state::AppState;
 use apalis::prelude::TaskSink;
 use domain::OperationId;

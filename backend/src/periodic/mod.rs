@@ -6,7 +6,6 @@
 
 pub mod cleanup;
 pub mod runs;
-pub mod scheduler;
 pub mod sla;
 pub mod summary;
 

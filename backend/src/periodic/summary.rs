@@ -4,7 +4,7 @@
 
 use crate::dashboard::repo::activity;
 use crate::dashboard::service::counters_at;
-use crate::notifications::queues::DeliverQueue;
+use crate::jobs::queues::DeliverQueue;
 use crate::notifications::templates::{self, Template};
 use crate::notifications::worded::{Worded, WordedFor, send_worded};
 use crate::state::AppState;

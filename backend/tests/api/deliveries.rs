@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::notifications::{Channel, preference_kinds};
 use domain::{Locale, OrgId, Role, UserId};
+use fieldflow::jobs::{self, queues::Queues};
 use fieldflow::notifications::worded::{self, Worded, WordedFor};
-use fieldflow::notifications::{queues::Queues, relay};
 use fieldflow::state::AppState;
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ const CUSTOMER: &str = "maria@example.test";
 
 fn start_jobs(state: &AppState) -> oneshot::Sender<()> {
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(relay::run_jobs(state.clone(), async move {
+    tokio::spawn(jobs::run_jobs(state.clone(), async move {
         let _ = stopped.await;
     }));
     stop
@@ -448,7 +448,7 @@ async fn worded_messages_reach_the_named_people_once_by_their_choices_and_can_be
         WordedFor { user: user(&shop.tech_b_id), locale: Locale::Ru, message: message("Внимание") },
         WordedFor { user: outsider, locale: Locale::En, message: message("Heads up") },
     ];
-    let mut queues = Queues::connect(state).await.unwrap();
+    let mut queues = Queues::connect(&state.settings).await.unwrap();
     let source = format!("broadcast:{}", uuid::Uuid::now_v7());
     let added = worded::send_worded(state, &mut queues.deliver, org, &source, "broadcast", &to).await.unwrap();
     // A: inbox + Telegram; B: inbox + email (waiting for quiet hours); the outsider: nothing.

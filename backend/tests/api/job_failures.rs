@@ -5,7 +5,7 @@
 use crate::support::shop::Shop;
 use crate::support::telegram::FakeTelegram;
 use fieldflow::config::Settings;
-use fieldflow::notifications::relay;
+use fieldflow::jobs;
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -198,7 +198,7 @@ async fn redis_restarted_during_a_burst_of_1000_notifications_loses_none(db: PgP
     .await;
     link_telegram(&db).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let jobs = tokio::spawn(relay::run_jobs(shop.app.state.clone(), async move {
+    let jobs = tokio::spawn(jobs::run_jobs(shop.app.state.clone(), async move {
         let _ = stopped.await;
     }));
 

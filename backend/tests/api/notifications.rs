@@ -5,8 +5,9 @@ use crate::support::TestApp;
 use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use domain::Role;
-use fieldflow::notifications::queues::{Announce, Queues};
-use fieldflow::notifications::{relay, service};
+use fieldflow::jobs::queues::{Announce, Queues};
+use fieldflow::jobs::{self, relay};
+use fieldflow::notifications::service;
 use fieldflow::state::AppState;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -16,7 +17,7 @@ use tokio::sync::oneshot;
 /// Runs the relay and a worker for `state` until the sender is dropped or fired.
 fn start_jobs(state: &AppState) -> (oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let jobs = tokio::spawn(relay::run_jobs(state.clone(), async move {
+    let jobs = tokio::spawn(jobs::run_jobs(state.clone(), async move {
         let _ = stopped.await;
     }));
     (stop, jobs)
@@ -141,7 +142,7 @@ async fn announcing_an_event_again_tells_nobody_twice(db: PgPool) {
     // The dispatcher asks for email too, so the event owes one delivery besides the inboxes.
     let email = json!({ "preferences": [{ "kind": "accept", "channel": "email", "enabled": true }] });
     shop.app.patch("/api/v1/me/notification-preferences", Some(&shop.dispatcher), email).await;
-    let mut queue = Queues::connect(&shop.app.state).await.unwrap().deliver;
+    let mut queue = Queues::connect(&shop.app.state.settings).await.unwrap().deliver;
     assert_eq!(service::announce(&shop.app.state, &mut queue, accept).await.unwrap(), 1);
     assert_eq!(service::announce(&shop.app.state, &mut queue, accept).await.unwrap(), 0);
     assert_eq!(inbox(&shop.app, &shop.dispatcher).await.len(), 1);
@@ -157,7 +158,7 @@ async fn announcing_an_event_again_tells_nobody_twice(db: PgPool) {
 async fn a_full_queue_leaves_events_in_the_outbox(db: PgPool) {
     use apalis::prelude::TaskSink;
     let shop = Shop::open(db.clone(), false).await;
-    let mut queues = Queues::connect(&shop.app.state).await.unwrap();
+    let mut queues = Queues::connect(&shop.app.state.settings).await.unwrap();
     // No worker runs: jobs pile up in the queue as they would with every worker down.
     queues.announce.push_bulk((0..2_000).map(|_| Announce { event_id: 0 }).collect()).await.unwrap();
     assign_and_accept(&shop).await;

@@ -8,8 +8,8 @@ use crate::support::shop::Shop;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::OperationId;
-use fieldflow::notifications::queues::Queues;
-use fieldflow::notifications::relay;
+use fieldflow::jobs;
+use fieldflow::jobs::queues::Queues;
 use fieldflow::operations::csv;
 use fieldflow::operations::{repo, runner};
 use fieldflow::state::AppState;
@@ -37,7 +37,7 @@ async fn shop(db: PgPool, chunk_rows: u32, lease_secs: u64) -> (Shop, PathBuf) {
 
 fn start_jobs(state: &AppState) -> oneshot::Sender<()> {
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(relay::run_jobs(state.clone(), async move {
+    tokio::spawn(jobs::run_jobs(state.clone(), async move {
         let _ = stopped.await;
     }));
     stop
@@ -225,7 +225,7 @@ async fn a_worker_that_dies_between_chunks_is_resumed_at_its_checkpoint(db: PgPo
     let operation = OperationId(id.parse().unwrap());
     // A worker claims it, commits one chunk, and dies holding the lease.
     let state = &shop.app.state;
-    let mut queues = Queues::connect(state).await.unwrap();
+    let mut queues = Queues::connect(&state.settings).await.unwrap();
     let (holder, _) = repo::claim(&state.db, operation, state.settings.job_lease()).await.unwrap().unwrap();
     let mut memo = runner::Memo::default();
     assert!(runner::step(state, &mut queues, operation, holder, &mut memo).await.unwrap());
@@ -259,7 +259,7 @@ async fn cancelling_stops_an_operation_between_chunks(db: PgPool) {
     let id = import(&shop, &customers_file(9)).await;
     let operation = OperationId(id.parse().unwrap());
     let state = &shop.app.state;
-    let mut queues = Queues::connect(state).await.unwrap();
+    let mut queues = Queues::connect(&state.settings).await.unwrap();
     let (holder, _) = repo::claim(&state.db, operation, state.settings.job_lease()).await.unwrap().unwrap();
     let mut memo = runner::Memo::default();
     assert!(runner::step(state, &mut queues, operation, holder, &mut memo).await.unwrap());
@@ -336,7 +336,7 @@ async fn the_progress_stream_shows_growing_progress_and_ends_with_the_final_stat
     // A worker works through it chunk by chunk; each committed chunk reaches the stream.
     let operation = OperationId(id.parse().unwrap());
     let state = &shop.app.state;
-    let mut queues = Queues::connect(state).await.unwrap();
+    let mut queues = Queues::connect(&state.settings).await.unwrap();
     let (holder, _) = repo::claim(&state.db, operation, state.settings.job_lease()).await.unwrap().unwrap();
     assert_eq!(events.next().await.unwrap()["status"], "running");
     let mut memo = runner::Memo::default();
@@ -435,7 +435,7 @@ async fn cancelling_a_broadcast_withdraws_what_is_not_sent(db: PgPool) {
     let operation = OperationId(id.parse().unwrap());
     // One chunk plans the first technician's messages; no worker sends them yet.
     let state = &shop.app.state;
-    let mut queues = Queues::connect(state).await.unwrap();
+    let mut queues = Queues::connect(&state.settings).await.unwrap();
     let (holder, _) = repo::claim(&state.db, operation, state.settings.job_lease()).await.unwrap().unwrap();
     let mut memo = runner::Memo::default();
     assert!(runner::step(state, &mut queues, operation, holder, &mut memo).await.unwrap());

@@ -8,8 +8,9 @@ use crate::support::shop::Shop;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use domain::Role;
-use fieldflow::notifications::queues::{self, Queues};
-use fieldflow::periodic::scheduler::schedule;
+use fieldflow::jobs::queues::{self, Queues};
+use fieldflow::jobs::scheduler::schedule;
+use fieldflow::jobs::workers;
 use fieldflow::periodic::{Task, cleanup, sla, summary};
 use fieldflow::state::AppState;
 use serde_json::{Value, json};
@@ -31,8 +32,8 @@ async fn periodic_rows(db: &PgPool) -> Vec<(String, DateTime<Utc>, i32, Option<S
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn racing_schedulers_queue_each_slot_once(db: PgPool) {
     let app = TestApp::new(db.clone()).await;
-    let mut one = Queues::connect(&app.state).await.unwrap();
-    let mut two = Queues::connect(&app.state).await.unwrap();
+    let mut one = Queues::connect(&app.state.settings).await.unwrap();
+    let mut two = Queues::connect(&app.state.settings).await.unwrap();
     let now = at("2026-11-21T10:17:45Z");
     let (a, b) =
         tokio::join!(schedule(&app.state, &mut one.periodic, now), schedule(&app.state, &mut two.periodic, now));
@@ -69,7 +70,7 @@ async fn a_run_whose_job_was_lost_is_queued_again_after_the_lease_and_done_once(
         settings.storage_dir = storage;
     })
     .await;
-    let mut queues = Queues::connect(&app.state).await.unwrap();
+    let mut queues = Queues::connect(&app.state.settings).await.unwrap();
     // The start of this hour: every task's slot starts there, and the lease counts from it.
     let now = Task::CleanUp.slot(Utc::now());
     assert_eq!(schedule(&app.state, &mut queues.periodic, now).await.unwrap().len(), Task::ALL.len());
@@ -82,7 +83,7 @@ async fn a_run_whose_job_was_lost_is_queued_again_after_the_lease_and_done_once(
     assert_eq!(queues::waiting(&mut queues.periodic).await.unwrap(), Task::ALL.len());
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let workers = tokio::spawn(queues::run_workers(app.state.clone(), queues.clone(), async move {
+    let workers = tokio::spawn(workers::run_workers(app.state.clone(), queues.clone(), async move {
         let _ = stopped.await;
     }));
     let mut done = 0;
@@ -156,7 +157,7 @@ async fn the_sla_scanner_warns_once_then_reports_the_breach_and_rearms_for_a_new
     assert!(events_of(&db, &cancelled, "sla_breached").await.is_empty());
 
     // The office of the order's organization and its technician hear; nobody else.
-    let mut deliver = Queues::connect(state).await.unwrap().deliver;
+    let mut deliver = Queues::connect(&state.settings).await.unwrap().deliver;
     let event = events_of(&db, &order, "sla_breached").await[0];
     fieldflow::notifications::service::announce(state, &mut deliver, event).await.unwrap();
     let heard: BTreeSet<Uuid> = sqlx::query_scalar("SELECT user_id FROM notifications WHERE event_id = $1")
@@ -331,7 +332,10 @@ async fn the_daily_summary_goes_to_the_office_once_at_the_organizations_hour(db:
     assert_eq!(refused.body["error"]["details"]["fields"]["daily_summary_hour"][0]["code"], "out_of_range");
     let off = shop.app.patch(path, Some(&shop.admin), json!({ "daily_summary_hour": null })).await;
     assert_eq!(off.body["daily_summary_hour"], Value::Null, "{:?}", off.body);
-    assert_eq!(summary::send_due(state, &mut Queues::connect(state).await.unwrap().deliver, now).await.unwrap(), 0);
+    assert_eq!(
+        summary::send_due(state, &mut Queues::connect(&state.settings).await.unwrap().deliver, now).await.unwrap(),
+        0
+    );
     let on = shop.app.patch(path, Some(&shop.admin), json!({ "daily_summary_hour": hour })).await;
     assert_eq!(on.body["daily_summary_hour"], hour, "{:?}", on.body);
     let kept = shop.app.patch(path, Some(&shop.admin), json!({ "offer_fanout": 2 })).await;
@@ -371,7 +375,7 @@ async fn the_daily_summary_goes_to_the_office_once_at_the_organizations_hour(db:
     )
     .await;
 
-    let mut deliver = Queues::connect(state).await.unwrap().deliver;
+    let mut deliver = Queues::connect(&state.settings).await.unwrap().deliver;
     assert_eq!(summary::send_due(state, &mut deliver, now).await.unwrap(), 1);
     assert_eq!(summary::send_due(state, &mut deliver, now + Duration::minutes(1)).await.unwrap(), 0);
     let sent: Vec<(Uuid, chrono::NaiveDate)> =

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldflow::config::Settings;
-use fieldflow::notifications::relay;
+use fieldflow::jobs;
 use fieldflow::push::VapidKey;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -28,7 +28,7 @@ fn push_on(settings: &mut Settings) {
 
 fn start_jobs(shop: &Shop) -> oneshot::Sender<()> {
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(relay::run_jobs(shop.app.state.clone(), async move {
+    tokio::spawn(jobs::run_jobs(shop.app.state.clone(), async move {
         let _ = stopped.await;
     }));
     stop

@@ -320,6 +320,7 @@ pub struct MyScheduleQuery {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct SlotSearchQuery {
+    #[cfg_attr(feature = "openapi", param(minimum = 5, maximum = 1440), schema(minimum = 5, maximum = 1440))]
     pub duration_minutes: u32,
     /// Comma-separated skills every candidate must have.
     pub skills: Option<String>,
@@ -523,6 +524,8 @@ pub struct CreateRecurringPlanRequest {
     pub starts_local: NaiveDateTime,
     /// The organization's time zone when absent.
     pub time_zone: Option<String>,
+    /// The service type's duration when absent.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub duration_minutes: Option<i32>,
 }
 

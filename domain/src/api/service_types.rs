@@ -117,9 +117,11 @@ pub struct ServiceTypeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 1 to 10080 (a week).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10080))]
     pub default_duration_minutes: i64,
     /// Minor units of the organization's currency.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000_000_000_i64))]
     pub default_price_minor: i64,
     /// Each must be a skill some technician of the organization has.
     #[serde(default)]
@@ -234,7 +236,9 @@ pub struct UpdateServiceTypeRequest {
     /// `null` removes the description.
     #[serde(default, deserialize_with = "patch")]
     pub description: Option<Option<String>>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10080))]
     pub default_duration_minutes: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000_000_000_i64))]
     pub default_price_minor: Option<i64>,
     pub required_skills: Option<Vec<String>>,
     pub checklist: Option<Vec<ChecklistItemSpec>>,

@@ -48,7 +48,9 @@ pub struct CreateTechnicianRequest {
     #[serde(default)]
     pub zones: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000_000))]
     pub hourly_rate_minor: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 50))]
     pub max_jobs_per_day: Option<u16>,
     #[serde(default)]
     pub working_hours: WorkingHours,
@@ -62,7 +64,9 @@ pub struct CreateTechnicianRequest {
 pub struct UpdateTechnicianRequest {
     pub skills: Option<Vec<String>>,
     pub zones: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000_000))]
     pub hourly_rate_minor: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 50))]
     pub max_jobs_per_day: Option<u16>,
     pub working_hours: Option<WorkingHours>,
     pub calendar_color: Option<String>,

@@ -4,7 +4,7 @@
 //! their job is done, and every job is idempotent.
 
 use super::queues::{self, Announce, Operate, Queues};
-use super::{deliveries, repo};
+use crate::notifications::{deliveries, repo, stage_latency};
 use crate::state::AppState;
 use apalis::prelude::TaskSink;
 use apalis_redis::RedisStorage;
@@ -59,7 +59,7 @@ async fn relay_events(state: &AppState, queues: &mut Queues) -> anyhow::Result<u
     // Should this commit fail, the jobs are queued twice at worst; announcing is idempotent.
     tx.commit().await?;
     for event in &events {
-        super::stage_latency("relayed", event.recorded_at);
+        stage_latency("relayed", event.recorded_at);
     }
     Ok(events.len())
 }
@@ -80,8 +80,7 @@ async fn relay_operations(state: &AppState, queues: &mut Queues) -> anyhow::Resu
         return Ok(0);
     }
     let mut tx = state.db.begin().await?;
-    let stranded =
-        crate::operations::repo::take_stranded(&mut *tx, state.settings.job_lease(), RELAY_BATCH).await?;
+    let stranded = crate::operations::repo::take_stranded(&mut *tx, state.settings.job_lease(), RELAY_BATCH).await?;
     if stranded.is_empty() {
         return Ok(0);
     }
@@ -167,55 +166,8 @@ async fn wake<T: Clone>(wakes: &mut broadcast::Receiver<T>) {
 
 /// Discards the wake-ups gathered meanwhile: the coming round moves what they announced.
 fn drain<T: Clone>(wakes: &mut broadcast::Receiver<T>) {
-    while !matches!(wakes.try_recv(), Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)) {}
-}
-
-/// Runs the relay, the periodic scheduler and the workers until `stop`. Redis being down at start
-/// only delays them: meanwhile order actions go on and their events wait in the outbox.
-pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let (stopping, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        stop.await;
-        let _ = stopping.send(true);
-    });
-    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopped.wait_for(|stopped| *stopped).await;
-    };
-    let queues = loop {
-        match Queues::connect(&state).await {
-            Ok(queues) => break queues,
-            Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), "the job queues are unreachable; retrying");
-                tokio::select! {
-                    () = tokio::time::sleep(RELAY_RETRY) => {}
-                    () = until_stopped(stopped.clone()) => return Ok(()),
-                }
-            }
-        }
-    };
-    let relay = run_relay(state.clone(), queues.clone(), until_stopped(stopped.clone()));
-    let scheduler = crate::periodic::scheduler::run_scheduler(
-        state.clone(),
-        queues.periodic.clone(),
-        until_stopped(stopped.clone()),
-    );
-    let workers = async {
-        // A worker ends when its Redis connection fails (Redis restarted, say); new ones take over
-        // once Redis answers, and the relay's sweep hands over the jobs Redis lost.
-        loop {
-            let worked = queues::run_workers(state.clone(), queues.clone(), until_stopped(stopped.clone())).await;
-            if *stopped.borrow() {
-                return worked;
-            }
-            let error = worked.err().map(|error| format!("{error:#}")).unwrap_or_default();
-            tracing::warn!(error, "the job workers stopped; starting new ones");
-            tokio::select! {
-                () = tokio::time::sleep(RELAY_RETRY) => {}
-                () = until_stopped(stopped.clone()) => return Ok(()),
-            }
-        }
-    };
-    // Boxed: inline, the three futures would make every caller's future too large.
-    let ((), (), worked) = tokio::join!(Box::pin(relay), Box::pin(scheduler), workers);
-    worked
+    while !matches!(
+        wakes.try_recv(),
+        Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
+    ) {}
 }
