@@ -145,6 +145,9 @@ pub struct Settings {
     /// Items a long operation works through per chunk (orders exported, customer rows imported,
     /// technicians told); each chunk commits with its checkpoint, so this is also what a crash redoes.
     pub operation_chunk_rows: u32,
+    /// `GET /orders?with_total=true` counts the matching orders exactly up to this many; past it the
+    /// total says "more than this", so a broad filter never counts a whole large table.
+    pub order_total_cap: u32,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -198,6 +201,7 @@ impl Default for Settings {
             api_rate_limits: ApiRateLimits { per_user_per_minute: 600, per_ip_per_minute: 1200 },
             job_lease_secs: 60,
             operation_chunk_rows: 200,
+            order_total_cap: 10_000,
         }
     }
 }
@@ -273,6 +277,9 @@ impl Settings {
         }
         if !(1..=200).contains(&self.operation_chunk_rows) {
             return Err(ConfigError("FIELDFLOW_OPERATION_CHUNK_ROWS must be 1 to 200".into()));
+        }
+        if self.order_total_cap == 0 {
+            return Err(ConfigError("FIELDFLOW_ORDER_TOTAL_CAP must be at least 1".into()));
         }
         if self.password_hash_concurrency == 0 || self.database_max_connections == 0 {
             return Err(ConfigError(

@@ -132,6 +132,22 @@ impl Phone {
         }
         Ok(Self(format!("+{digits}")))
     }
+
+    /// The digits a search for (part of) a phone number looks for among stored numbers: a whole
+    /// number in any notation by its E.164 digits, a fragment by its digits. `None` unless the
+    /// query is digits and phone punctuation, with at least one digit.
+    pub fn search_digits(query: &str) -> Option<String> {
+        let query = query.trim();
+        let phone_like = query.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'));
+        if !phone_like {
+            return None;
+        }
+        let digits: String = match Phone::parse(query) {
+            Ok(phone) => phone.0.trim_start_matches('+').to_owned(),
+            Err(_) => query.chars().filter(char::is_ascii_digit).collect(),
+        };
+        (!digits.is_empty()).then_some(digits)
+    }
 }
 
 validated_string!(
@@ -407,6 +423,15 @@ impl fmt::Debug for NewPassword {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_searches_look_for_the_stored_digits() {
+        assert_eq!(Phone::search_digits("+7 999 123-45-67").as_deref(), Some("79991234567"));
+        assert_eq!(Phone::search_digits("8 (999) 123-45-67").as_deref(), Some("79991234567"));
+        assert_eq!(Phone::search_digits(" 123-45 ").as_deref(), Some("12345"));
+        assert_eq!(Phone::search_digits("call 123"), None);
+        assert_eq!(Phone::search_digits("+ -"), None);
+    }
 
     #[test]
     fn emails_are_normalized_and_checked() {

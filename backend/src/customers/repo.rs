@@ -24,13 +24,7 @@ impl Search {
         if q.is_empty() {
             return None;
         }
-        let phone_like = q.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'));
-        let digits = phone_like
-            .then(|| match Phone::parse(q) {
-                Ok(phone) => phone.as_str().trim_start_matches('+').to_owned(),
-                Err(_) => q.chars().filter(char::is_ascii_digit).collect(),
-            })
-            .filter(|digits: &String| !digits.is_empty());
+        let digits = Phone::search_digits(q);
         Some(Self { text: crate::db::like_contains(q), digits: digits.map(|d| format!("%{d}%")) })
     }
 }

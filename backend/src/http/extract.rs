@@ -6,7 +6,7 @@ use crate::auth::{self, ClientInfo};
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -64,19 +64,23 @@ fn nul_in_uri() -> AppError {
     AppError::new(ErrorCode::BadRequest, "the address may not contain the NUL character (%00)")
 }
 
-/// `axum::extract::Query` with errors in our shape (400).
+/// A query string with errors in our shape (400). Parsed like `axum::extract::Query`, except that
+/// a repeated key fills a list (`status=new&status=assigned`); repeating a single-valued key is
+/// refused.
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        if parts.uri.query().is_some_and(encodes_nul) {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        if encodes_nul(query) {
             return Err(nul_in_uri());
         }
-        let axum::extract::Query(value) = axum::extract::Query::from_request_parts(parts, state).await?;
-        Ok(Query(value))
+        serde_html_form::from_str(query).map(Query).map_err(|error| {
+            AppError::new(ErrorCode::BadRequest, format!("Failed to deserialize query string: {error}"))
+        })
     }
 }
 
@@ -103,12 +107,6 @@ impl From<JsonRejection> for AppError {
             StatusCode::UNPROCESSABLE_ENTITY => AppError::new(ErrorCode::ValidationFailed, rejection.body_text()),
             _ => AppError::new(ErrorCode::MalformedJson, rejection.body_text()),
         }
-    }
-}
-
-impl From<QueryRejection> for AppError {
-    fn from(rejection: QueryRejection) -> Self {
-        AppError::new(ErrorCode::BadRequest, rejection.body_text())
     }
 }
 

@@ -78,7 +78,7 @@ pub(super) async fn chunk(state: &AppState, tx: &mut PgConnection, operation: &L
         Err(error) => return Err(anyhow::anyhow!(error)),
     };
     let total = match checkpoint.cursor {
-        None => Some(orders_repo::count(&mut *tx, operation.org_id, &plan.filter(&query, 0)).await?),
+        None => Some(orders_repo::count(&mut *tx, operation.org_id, &plan.filter(&query, 0), None).await?),
         Some(_) => None,
     };
     let rows = orders_repo::select(&mut *tx, operation.org_id, &plan.filter(&query, limit.probe())).await?;

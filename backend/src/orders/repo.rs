@@ -15,7 +15,8 @@ use uuid::Uuid;
 #[derive(Debug, Default)]
 pub struct OrderFilter<'a> {
     pub id: Option<OrderId>,
-    pub status: Option<OrderStatus>,
+    /// Any of these; empty: every status.
+    pub statuses: &'a [OrderStatus],
     pub technician: Option<UserId>,
     pub customer: Option<CustomerId>,
     pub service_type: Option<ServiceTypeId>,
@@ -23,7 +24,8 @@ pub struct OrderFilter<'a> {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub overdue: bool,
-    /// Free text, matched by [`text_matches`] or, when that finds too many, row by row.
+    /// Free text, matched by [`text_matches`] and [`customer_matches`] or, when either finds too
+    /// many, row by row.
     pub text: Option<TextFilter<'a>>,
     pub sort: OrderSort,
     /// Only orders after this one in `sort` order.
@@ -31,12 +33,22 @@ pub struct OrderFilter<'a> {
     pub limit: i64,
 }
 
-/// A free-text filter: the orders found by the trigram index, or the pattern itself when it
-/// matches so many orders that walking the sorted list finds a page sooner.
+/// A free-text filter: the orders found by the trigram index and the orders of the customers
+/// found by theirs, or the search itself when it matches so many that walking the sorted list
+/// finds a page sooner.
 #[derive(Debug)]
 pub enum TextFilter<'a> {
-    Among(&'a [Uuid]),
-    Like(&'a str),
+    Among { orders: &'a [Uuid], customers: &'a [Uuid] },
+    Like(&'a TextSearch),
+}
+
+/// A free-text search as `LIKE` patterns, with the wildcards of the input escaped.
+#[derive(Debug)]
+pub struct TextSearch {
+    /// In lower case: matches the order's text and, case-insensitively, its customer's name.
+    pub text: String,
+    /// Matches its customer's phone numbers (stored as E.164: `+` and digits).
+    pub phone: Option<String>,
 }
 
 /// The searched text of an order; `orders_text` indexes exactly this expression.
@@ -243,10 +255,20 @@ pub async fn select(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_
     query.build_query_as().fetch_all(db).await
 }
 
-/// How many orders the filter matches in all (its cursor and limit aside).
-pub async fn count(db: impl PgExecutor<'_>, org: OrgId, filter: &OrderFilter<'_>) -> sqlx::Result<i64> {
-    let mut query = QueryBuilder::new("SELECT count(*) FROM orders WHERE org_id = ");
+/// How many orders the filter matches in all (its cursor and limit aside); with a `cap`, counting
+/// stops after `cap + 1`, so a broad filter costs no more than that many rows.
+pub async fn count(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    filter: &OrderFilter<'_>,
+    cap: Option<i64>,
+) -> sqlx::Result<i64> {
+    let mut query = QueryBuilder::new("SELECT count(*) FROM (SELECT FROM orders WHERE org_id = ");
     push_filters(&mut query, org, filter);
+    if let Some(cap) = cap {
+        query.push(" LIMIT ").push_bind(cap + 1);
+    }
+    query.push(") matched");
     query.build_query_scalar().fetch_one(db).await
 }
 
@@ -256,8 +278,8 @@ fn push_filters(query: &mut QueryBuilder<Postgres>, org: OrgId, filter: &OrderFi
     if let Some(id) = filter.id {
         query.push(" AND id = ").push_bind(id.0);
     }
-    if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status);
+    if !filter.statuses.is_empty() {
+        query.push(" AND status = ANY(").push_bind(filter.statuses).push(")");
     }
     if let Some(technician) = filter.technician {
         query.push(" AND technician_id = ").push_bind(technician.0);
@@ -281,14 +303,47 @@ fn push_filters(query: &mut QueryBuilder<Postgres>, org: OrgId, filter: &OrderFi
         query.push(" AND sla_due_at < now() AND status NOT IN ('completed', 'closed', 'cancelled')");
     }
     match filter.text {
-        Some(TextFilter::Among(ids)) => {
-            query.push(" AND id = ANY(").push_bind(ids).push(")");
+        Some(TextFilter::Among { orders, customers: [] }) => {
+            query.push(" AND id = ANY(").push_bind(orders).push(")");
         }
-        Some(TextFilter::Like(pattern)) => {
-            query.push(format_args!(" AND {SEARCHED_TEXT} LIKE ")).push_bind(pattern);
+        Some(TextFilter::Among { orders, customers }) => {
+            query.push(" AND (id = ANY(").push_bind(orders).push(") OR customer_id = ANY(");
+            query.push_bind(customers).push("))");
+        }
+        Some(TextFilter::Like(search)) => {
+            query.push(format_args!(" AND ({SEARCHED_TEXT} LIKE ")).push_bind(&search.text);
+            // Hashed once by the planner, then probed per order along the sort.
+            query.push(" OR customer_id IN (SELECT id FROM customers WHERE ");
+            push_customer_search(query, org, search);
+            query.push("))");
         }
         None => {}
     }
+}
+
+/// The customers of the organization a search matches, by name or phone: each arm has its
+/// trigram index (`customers_name_trgm`, `customers_phones_trgm`).
+fn push_customer_search(query: &mut QueryBuilder<Postgres>, org: OrgId, search: &TextSearch) {
+    query.push("org_id = ").push_bind(org.0).push(" AND (name ILIKE ").push_bind(&search.text);
+    if let Some(phone) = &search.phone {
+        query.push(" OR customer_phones_text(phones) LIKE ").push_bind(phone);
+    }
+    query.push(")");
+}
+
+/// Ids of the customers a search matches, through their trigram indexes; `None` when there are
+/// more than `cap`.
+pub async fn customer_matches(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    search: &TextSearch,
+    cap: i64,
+) -> sqlx::Result<Option<Vec<Uuid>>> {
+    let mut query = QueryBuilder::new("SELECT id FROM customers WHERE ");
+    push_customer_search(&mut query, org, search);
+    query.push(" LIMIT ").push_bind(cap + 1);
+    let ids: Vec<Uuid> = query.build_query_scalar().fetch_all(db).await?;
+    Ok((ids.len() as i64 <= cap).then_some(ids))
 }
 
 /// Ids of the orders whose text contains `pattern` (a `LIKE` pattern), through the trigram index;

@@ -1,18 +1,18 @@
-use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow, TextFilter};
+use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow, TextFilter, TextSearch};
 use crate::actor::{Actor, Forbidden};
 use crate::db::like_contains;
 use crate::scheduling::{booking, repo as schedule_repo, suggest};
 use crate::state::AppState;
 use crate::{auth, orgs};
 use chrono::{DateTime, Datelike, Duration, Utc};
-use domain::api::order_list::{ListOrdersQuery, OrderPage, OrderSort};
+use domain::api::order_list::{ListOrdersQuery, OrderPage, OrderSort, OrderTotal};
 use domain::api::orders::{
     CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView,
     UpdateOrderRequest,
 };
 use domain::api::scheduling::OfferStatus;
 use domain::orders::{OrderAction, OrderStatus, Performer, TransitionError, allowed_actions, transition};
-use domain::{CustomerId, FieldError, FieldErrors, OrderId, OrgId, PageLimit, Permission, Role, SiteId, UserId};
+use domain::{CustomerId, FieldError, FieldErrors, OrderId, OrgId, PageLimit, Permission, Phone, Role, SiteId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -100,16 +100,41 @@ pub async fn get(state: &AppState, actor: &Actor, id: OrderId) -> Result<OrderVi
 /// Above this many text matches the list walks its sort order and tests the text row by row,
 /// which finds a page of a common word sooner than sorting every match would.
 const TEXT_MATCHES_TO_SORT: i64 = 2_000;
+/// Above this many customers matching the text the list tests it row by row as well: their
+/// orders are too many to sort.
+const CUSTOMER_MATCHES_TO_SORT: i64 = 200;
+/// A query with fewer digits is not taken for part of a phone number: a short run of digits is
+/// in most numbers and is more likely part of an order number.
+const MIN_PHONE_DIGITS: usize = 4;
 
 pub async fn list(state: &AppState, actor: &Actor, query: &ListOrdersQuery) -> Result<OrderPage, OrderError> {
     actor.require(Permission::ReadOrders)?;
     let limit = PageLimit::new(query.limit);
+    let with_total = query.with_total.unwrap_or(false);
     let Some(plan) = ListPlan::new(state, actor, query).await? else {
-        return Ok(OrderPage { items: Vec::new(), next_cursor: None });
+        let total = with_total.then_some(OrderTotal { count: 0, exact: true });
+        return Ok(OrderPage { items: Vec::new(), next_cursor: None, total });
     };
     let rows = repo::select(&state.db, actor.org_id(), &plan.filter(query, limit.probe())).await?;
     let items = rows.into_iter().map(|order| view(state, actor, order)).collect();
-    Ok(OrderPage::from_probe(items, limit, plan.sort))
+    let mut page = OrderPage::from_probe(items, limit, plan.sort);
+    if with_total {
+        let cap = state.settings.order_total_cap;
+        let counted = repo::count(&state.db, actor.org_id(), &plan.filter(query, 0), Some(i64::from(cap))).await?;
+        page.total = Some(OrderTotal::up_to(u64::try_from(counted).unwrap_or_default(), u64::from(cap)));
+    }
+    Ok(page)
+}
+
+/// The search of `q`: the order's text and its customer's name by the lower-cased text, its
+/// customer's phones by the digits when `q` looks like part of a phone number.
+fn text_search(q: &str) -> Option<TextSearch> {
+    let q = q.trim();
+    if q.is_empty() {
+        return None;
+    }
+    let phone = Phone::search_digits(q).filter(|digits| digits.len() >= MIN_PHONE_DIGITS);
+    Some(TextSearch { text: like_contains(&q.to_lowercase()), phone: phone.map(|digits| format!("%{digits}%")) })
 }
 
 /// How a list query of `GET /orders` (or an export, page by page) reads the table: the reader's
@@ -118,8 +143,10 @@ pub async fn list(state: &AppState, actor: &Actor, query: &ListOrdersQuery) -> R
 pub(crate) struct ListPlan {
     pub sort: OrderSort,
     technician: Option<UserId>,
-    pattern: Option<String>,
-    matches: Option<Vec<Uuid>>,
+    search: Option<TextSearch>,
+    /// The orders and the customers the search finds through their indexes; `None` when either
+    /// are too many, and the list tests the search row by row.
+    matches: Option<(Vec<Uuid>, Vec<Uuid>)>,
 }
 
 impl ListPlan {
@@ -144,24 +171,35 @@ impl ListPlan {
             (Some(own), _) => Some(own),
             (None, asked) => asked,
         };
-        let pattern =
-            query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| like_contains(&q.to_lowercase()));
-        let matches = match &pattern {
-            Some(pattern) => repo::text_matches(&state.db, actor.org_id(), pattern, TEXT_MATCHES_TO_SORT).await?,
+        let search = query.q.as_deref().and_then(text_search);
+        let matches = match &search {
+            Some(search) => Self::matches(state, actor.org_id(), search).await?,
             None => None,
         };
-        Ok(Some(Self { sort, technician, pattern, matches }))
+        Ok(Some(Self { sort, technician, search, matches }))
     }
 
-    pub(crate) fn filter<'a>(&'a self, query: &ListOrdersQuery, limit: i64) -> OrderFilter<'a> {
-        let text = match (&self.pattern, &self.matches) {
-            (_, Some(ids)) => Some(TextFilter::Among(ids)),
-            (Some(pattern), None) => Some(TextFilter::Like(pattern)),
+    async fn matches(
+        state: &AppState,
+        org: OrgId,
+        search: &TextSearch,
+    ) -> Result<Option<(Vec<Uuid>, Vec<Uuid>)>, OrderError> {
+        let Some(orders) = repo::text_matches(&state.db, org, &search.text, TEXT_MATCHES_TO_SORT).await? else {
+            return Ok(None);
+        };
+        let customers = repo::customer_matches(&state.db, org, search, CUSTOMER_MATCHES_TO_SORT).await?;
+        Ok(customers.map(|customers| (orders, customers)))
+    }
+
+    pub(crate) fn filter<'a>(&'a self, query: &'a ListOrdersQuery, limit: i64) -> OrderFilter<'a> {
+        let text = match (&self.search, &self.matches) {
+            (_, Some((orders, customers))) => Some(TextFilter::Among { orders, customers }),
+            (Some(search), None) => Some(TextFilter::Like(search)),
             (None, None) => None,
         };
         OrderFilter {
             id: None,
-            status: query.status,
+            statuses: &query.status,
             technician: self.technician,
             customer: query.customer_id,
             service_type: query.service_type_id,

@@ -46,6 +46,52 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// For list-valued query parameters: `status=new&status=assigned`, `status=new,assigned` or both
+/// mixed, each item parsed as a `T`; blank items are skipped. Use with
+/// `#[serde(default, deserialize_with = "one_or_many")]` on a `Vec<T>`.
+pub fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
+    use std::marker::PhantomData;
+
+    fn push_items<T: de::DeserializeOwned, E: de::Error>(items: &mut Vec<T>, text: &str) -> Result<(), E> {
+        for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            let item: de::value::StringDeserializer<E> = item.to_owned().into_deserializer();
+            items.push(T::deserialize(item)?);
+        }
+        Ok(())
+    }
+
+    struct Items<T>(PhantomData<T>);
+
+    impl<'de, T: de::DeserializeOwned> Visitor<'de> for Items<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a value, a comma-separated list of values, or the parameter repeated")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Vec<T>, E> {
+            let mut items = Vec::new();
+            push_items(&mut items, text)?;
+            Ok(items)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(text) = seq.next_element::<String>()? {
+                push_items(&mut items, &text)?;
+            }
+            Ok(items)
+        }
+    }
+
+    deserializer.deserialize_any(Items(PhantomData))
+}
+
 /// An amount of money in the minor units (kopecks, cents) of its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

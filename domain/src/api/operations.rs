@@ -172,7 +172,7 @@ pub struct ExportOrdersRequest {
     pub to: Option<DateTime<Utc>>,
     /// Only open orders past their SLA due time.
     pub overdue: Option<bool>,
-    /// Matches the number, title or description.
+    /// Matches as `q` of `GET /orders` does: the number, title, description or customer.
     pub q: Option<String>,
     /// Order of the rows; `oldest` when absent.
     pub sort: Option<OrderSort>,
@@ -182,7 +182,7 @@ impl ExportOrdersRequest {
     /// The list query of one page of the export.
     pub fn page(&self, cursor: Option<super::order_list::OrderCursor>, limit: u32) -> ListOrdersQuery {
         ListOrdersQuery {
-            status: self.status,
+            status: self.status.into_iter().collect(),
             technician_id: self.technician_id,
             customer_id: self.customer_id,
             service_type_id: self.service_type_id,
@@ -191,6 +191,7 @@ impl ExportOrdersRequest {
             to: self.to,
             overdue: self.overdue,
             q: self.q.clone(),
+            with_total: None,
             sort: Some(self.sort.unwrap_or(OrderSort::Oldest)),
             cursor,
             limit: Some(limit),

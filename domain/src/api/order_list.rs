@@ -16,7 +16,10 @@ use uuid::Uuid;
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListOrdersQuery {
-    pub status: Option<OrderStatus>,
+    /// Orders in any of these statuses: repeat the parameter (`status=new&status=assigned`) or
+    /// separate them with commas (`status=new,assigned`). None: every status.
+    #[serde(default, deserialize_with = "super::one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<OrderStatus>,
     pub technician_id: Option<UserId>,
     pub customer_id: Option<CustomerId>,
     pub service_type_id: Option<ServiceTypeId>,
@@ -27,8 +30,11 @@ pub struct ListOrdersQuery {
     pub to: Option<DateTime<Utc>>,
     /// Only open orders past their SLA due time.
     pub overdue: Option<bool>,
-    /// Matches the number, title or description.
+    /// Matches the number, title or description, or the customer: a part of their name, or of a
+    /// phone number in any notation (`9991234`, `+7 999 123-45-67`) when it holds at least 4 digits.
     pub q: Option<String>,
+    /// Also count the orders the filters match (in `total`); exact up to a cap, about 10,000.
+    pub with_total: Option<bool>,
     /// Order of the list; `newest` when absent.
     pub sort: Option<OrderSort>,
     /// `next_cursor` of the previous page, with the same `sort`.
@@ -119,12 +125,15 @@ impl utoipa::PartialSchema for OrderCursor {
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for OrderCursor {}
 
-/// A page of `GET /orders`. `next_cursor` is absent on the last page.
+/// A page of `GET /orders`. `next_cursor` is absent on the last page; `total` is there when
+/// `with_total=true` asked for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderPage {
     pub items: Vec<OrderView>,
     pub next_cursor: Option<OrderCursor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<OrderTotal>,
 }
 
 impl OrderPage {
@@ -132,7 +141,23 @@ impl OrderPage {
     pub fn from_probe(mut items: Vec<OrderView>, limit: PageLimit, sort: OrderSort) -> Self {
         let next_cursor =
             cut_probe(&mut items, limit).map(|last| OrderCursor { sort, key: sort.key_of(last), id: last.id.0 });
-        Self { items, next_cursor }
+        Self { items, next_cursor, total: None }
+    }
+}
+
+/// How many orders the filters match, on every page alike (the cursor aside). Counting stops at a
+/// cap: past it `count` is the cap and `exact` is false, so "more than `count`".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderTotal {
+    pub count: u64,
+    pub exact: bool,
+}
+
+impl OrderTotal {
+    /// The total from a count that stopped after `cap + 1` orders.
+    pub fn up_to(counted: u64, cap: u64) -> Self {
+        Self { count: counted.min(cap), exact: counted <= cap }
     }
 }
 
@@ -251,6 +276,28 @@ mod tests {
         ] {
             assert_eq!(text.parse::<OrderCursor>(), Err(BadCursor), "{text}");
         }
+    }
+
+    #[test]
+    fn a_count_past_the_cap_is_the_cap_and_not_exact() {
+        assert_eq!(OrderTotal::up_to(0, 3), OrderTotal { count: 0, exact: true });
+        assert_eq!(OrderTotal::up_to(3, 3), OrderTotal { count: 3, exact: true });
+        assert_eq!(OrderTotal::up_to(4, 3), OrderTotal { count: 3, exact: false });
+    }
+
+    #[test]
+    fn statuses_come_repeated_comma_separated_or_both() {
+        use OrderStatus::{Assigned, Completed, New};
+        let parse = |json: serde_json::Value| serde_json::from_value::<ListOrdersQuery>(json).map(|q| q.status);
+        assert_eq!(parse(serde_json::json!({})).unwrap(), vec![]);
+        assert_eq!(parse(serde_json::json!({ "status": "new" })).unwrap(), vec![New]);
+        assert_eq!(parse(serde_json::json!({ "status": "new, assigned," })).unwrap(), vec![New, Assigned]);
+        assert_eq!(
+            parse(serde_json::json!({ "status": ["new", "assigned,completed"] })).unwrap(),
+            vec![New, Assigned, Completed]
+        );
+        let unknown = parse(serde_json::json!({ "status": "new,lost" })).unwrap_err().to_string();
+        assert!(unknown.contains("unknown variant `lost`"), "{unknown}");
     }
 
     #[test]
