@@ -1,8 +1,9 @@
 //! The periodic job: runs one task for one slot by calling its area's service.
 
 use super::queues::Queues;
+use crate::orders::sla;
 use crate::periodic::runs::{self, Run};
-use crate::periodic::{Task, cleanup, sla, summary};
+use crate::periodic::{Task, cleanup, summary};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 

@@ -2,10 +2,11 @@
 //! lifecycle actions of `domain::orders`, and the immutable history every change leaves.
 
 pub mod booking;
-pub mod history;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod sla;
+pub mod sla_repo;
 pub mod work;
 pub mod work_repo;
 

@@ -6,7 +6,6 @@
 
 pub mod cleanup;
 pub mod runs;
-pub mod sla;
 pub mod summary;
 
 use chrono::{DateTime, Utc};

@@ -189,11 +189,13 @@ async fn the_demo_seed_is_idempotent(db: PgPool) {
     let app = TestApp::new(db.clone()).await;
     let first = seed::load_demo(&app.state, seed::DEMO).await.unwrap();
     assert_eq!((first.created, first.skipped), (9, 0));
-    assert_eq!((first.customers, first.orders), (40, 300));
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&db).await.unwrap();
+    assert_eq!((first.customers, first.orders), (40, usize::try_from(orders).unwrap()));
+    assert!(first.orders > 300 + 6, "300 finished orders, then every technician's current work: {}", first.orders);
     let after_first = snapshot(&db).await;
     let second = seed::load_demo(&app.state, seed::DEMO).await.unwrap();
     assert_eq!((second.created, second.skipped), (0, 9));
-    assert_eq!((first.service_types.created, second.service_types.unchanged), (3, 3));
+    assert_eq!((first.service_types.created, second.service_types.unchanged), (5, 5));
     assert_eq!(snapshot(&db).await, after_first, "the second run changed something");
 
     let org: (String, String, String, String) =
@@ -222,17 +224,57 @@ async fn the_demo_seed_is_idempotent(db: PgPool) {
         assert_eq!(login.status, 200, "{email}");
     }
     past_orders_follow_the_lifecycle(&db).await;
+    every_technician_has_a_day_of_work(&app, &db, &expected).await;
 }
 
-/// The demo's past orders: every status present, Moscow and Saint Petersburg both served, and each
+/// The demo is shown with its technicians: each has jobs on their next working day (today when
+/// they work today), and nothing open is overdue, so the first SLA scan has no backlog to raise.
+async fn every_technician_has_a_day_of_work(app: &TestApp, db: &PgPool, emails: &[String]) {
+    let (today, _) = domain::schedule::local_day(
+        chrono_tz::Europe::Moscow,
+        chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive(),
+    );
+    for email in emails.iter().filter(|email| email.starts_with("tech")) {
+        let login = app.post("/api/v1/auth/login", None, json!({ "email": email, "password": "fieldflow-demo" })).await;
+        let token = login.body["access_token"].as_str().unwrap().to_owned();
+        let list = app.get("/api/v1/orders?sort=scheduled&limit=200", Some(&token)).await;
+        assert_eq!(list.status, 200, "{:?}", list.body);
+        let upcoming = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|order| {
+                order["scheduled_start"]
+                    .as_str()
+                    .is_some_and(|start| start.parse::<chrono::DateTime<chrono::Utc>>().unwrap() >= today)
+            })
+            .count();
+        assert!(upcoming >= 2, "{email} has {upcoming} jobs from today on");
+    }
+    let overdue: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE status NOT IN ('completed', 'closed', 'cancelled') AND sla_due_at <= now()",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(overdue, 0, "no open demo order is past its due time");
+    let raised = fieldflow::orders::sla::scan(&app.state, chrono::Utc::now()).await.unwrap();
+    assert_eq!(raised.breached, 0);
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'new'").fetch_one(db).await.unwrap();
+    assert!(waiting > 0, "the dispatcher has new orders to assign");
+}
+
+/// The demo's orders: history finished, Moscow and Saint Petersburg both served, and each
 /// order's status, technician and milestones agreeing with its own history.
 async fn past_orders_follow_the_lifecycle(db: &PgPool) {
-    let statuses: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT status::text FROM orders ORDER BY 1").fetch_all(db).await.unwrap();
-    assert_eq!(
-        statuses,
-        ["accepted", "assigned", "cancelled", "closed", "completed", "en_route", "in_progress", "new", "on_hold"]
-    );
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT status::text FROM orders WHERE created_at < now() - interval '4 days' ORDER BY 1",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    assert_eq!(history, ["cancelled", "closed", "completed"], "history is finished work");
     let cities: i64 = sqlx::query_scalar(
         "SELECT count(DISTINCT split_part(address, ',', 1)) FROM customer_sites WHERE address LIKE 'Москва%' OR address LIKE 'Санкт-Петербург%'",
     )

@@ -11,7 +11,8 @@ use domain::Role;
 use fieldflow::jobs::queues::{self, Queues};
 use fieldflow::jobs::scheduler::schedule;
 use fieldflow::jobs::workers;
-use fieldflow::periodic::{Task, cleanup, sla, summary};
+use fieldflow::orders::sla;
+use fieldflow::periodic::{Task, cleanup, summary};
 use fieldflow::state::AppState;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -199,6 +200,50 @@ async fn the_sla_scanner_warns_once_then_reports_the_breach_and_rearms_for_a_new
 }
 
 /// Counts rows matching a condition.
+
+/// Copies `order` `copies` times, each due at `due` (and created an hour before it).
+async fn clone_order(db: &PgPool, order: &Value, copies: i32, label: &str, due: DateTime<Utc>) {
+    sqlx::query(
+        "INSERT INTO orders
+         SELECT (jsonb_populate_record(NULL::orders, to_jsonb(o) || jsonb_build_object(
+                    'id', gen_random_uuid(), 'number', o.number || $3 || n, 'tracking_token', $3 || n,
+                    'created_at', $4::timestamptz - interval '1 hour', 'sla_due_at', $4::timestamptz))).*
+         FROM orders o, generate_series(1, $2) n WHERE o.id = $1::uuid",
+    )
+    .bind(order["id"].as_str().unwrap())
+    .bind(copies)
+    .bind(label)
+    .bind(due)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn the_sla_scanner_alerts_on_new_crossings_only_and_in_bounded_runs(db: PgPool) {
+    let shop = Shop::open(db.clone(), false).await;
+    let state = &shop.app.state;
+    let order = shop.new_order("Washer leaks").await;
+    let now = Utc::now();
+    // A burst of orders breached ten minutes ago, and history that breached long ago.
+    let burst = i32::try_from(sla::MAX_PER_RUN).unwrap() + 20;
+    clone_order(&db, &order, burst, "-burst-", now - Duration::minutes(10)).await;
+    clone_order(&db, &order, 30, "-old-", now - sla::LOOK_BACK - Duration::minutes(5)).await;
+
+    let first = sla::scan(state, now).await.unwrap();
+    assert_eq!(first, sla::Raised { at_risk: 0, breached: sla::MAX_PER_RUN }, "one run raises a bounded batch");
+    let second = sla::scan(state, now + Duration::minutes(1)).await.unwrap();
+    assert_eq!(second, sla::Raised { at_risk: 0, breached: 20 }, "the next run raises the rest");
+    assert_eq!(sla::scan(state, now + Duration::minutes(2)).await.unwrap(), sla::Raised::default());
+    let old_alerts = count(
+        &db,
+        "SELECT count(*) FROM sla_alerts a JOIN orders o ON o.id = a.order_id WHERE o.number LIKE '%-old-%'",
+    )
+    .await;
+    assert_eq!(old_alerts, 0, "a breach older than the look-back is not news");
+    let burst_events = count(&db, "SELECT count(*) FROM order_events WHERE kind = 'sla_breached'").await;
+    assert_eq!(burst_events, i64::from(burst), "each new breach raised one event");
+}
 async fn count(db: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }

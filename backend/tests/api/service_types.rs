@@ -530,7 +530,7 @@ async fn the_import_route_takes_yaml_only_and_within_its_size(db: PgPool) {
 async fn the_demo_templates_are_in_the_export_format(db: PgPool) {
     let app = TestApp::new(db.clone()).await;
     let report = seed::load_demo(&app.state, seed::DEMO).await.unwrap();
-    assert_eq!(report.service_types.created, 3);
+    assert_eq!(report.service_types.created, 5);
     let org = domain::OrgId(sqlx::query_scalar("SELECT id FROM organizations").fetch_one(&db).await.unwrap());
     let exported = service_types::service::export(&app.state, &Actor::System { org_id: org }).await.unwrap();
     let file: String = seed::DEMO_SERVICE_TYPES

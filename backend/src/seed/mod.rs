@@ -17,19 +17,21 @@ use domain::{Currency, Email, Locale, OrgName, TimeZone};
 use serde::Deserialize;
 
 /// `seeds/demo.yaml`, built in so the binary can seed wherever it runs.
-pub const DEMO: &str = include_str!("../../seeds/demo.yaml");
+pub const DEMO: &str = include_str!("../../../seeds/demo.yaml");
 
 /// `seeds/service-types.yaml`: the demo organization's service types, in the export format.
-pub const DEMO_SERVICE_TYPES: &str = include_str!("../../seeds/service-types.yaml");
+pub const DEMO_SERVICE_TYPES: &str = include_str!("../../../seeds/service-types.yaml");
 
 /// `seeds/customers.yaml`: the demo's customers and their sites in Moscow and Saint Petersburg.
-pub const DEMO_CUSTOMERS: &str = include_str!("../../seeds/customers.yaml");
+pub const DEMO_CUSTOMERS: &str = include_str!("../../../seeds/customers.yaml");
 
-/// How many past orders the demo has, over how many days.
+/// How many finished orders the demo's history has, over how many days.
 const DEMO_ORDERS: usize = 300;
 const DEMO_ORDER_DAYS: i64 = 90;
 
+mod history;
 mod orders;
+mod repo;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,14 +113,8 @@ pub async fn load_demo(state: &AppState, source: &str) -> anyhow::Result<SeedRep
             other => anyhow::anyhow!("seeds/service-types.yaml: {other}"),
         })?;
     // Customers and past orders come as a whole: present already means loaded already.
-    let present = sqlx::query!(
-        r#"SELECT EXISTS (SELECT 1 FROM customers WHERE org_id = $1) AS "customers!",
-                  EXISTS (SELECT 1 FROM orders WHERE org_id = $1) AS "orders!""#,
-        org_id.0,
-    )
-    .fetch_one(&state.db)
-    .await?;
-    if !present.customers {
+    let (has_customers, has_orders) = repo::present(&state.db, org_id).await?;
+    if !has_customers {
         let seed: CustomersSeed =
             serde_yaml_ng::from_str(DEMO_CUSTOMERS).context("seeds/customers.yaml is not valid")?;
         for request in &seed.customers {
@@ -128,21 +124,21 @@ pub async fn load_demo(state: &AppState, source: &str) -> anyhow::Result<SeedRep
             report.customers += 1;
         }
     }
-    if !present.orders {
-        report.orders =
-            orders::write_past_orders(state, org_id, DEMO_ORDERS, chrono::Duration::days(DEMO_ORDER_DAYS), 2026)
-                .await?;
+    if !has_orders {
+        let span = chrono::Duration::days(DEMO_ORDER_DAYS);
+        report.orders = orders::write_history(state, org_id, DEMO_ORDERS, span, 2026).await?
+            + orders::write_current_work(state, org_id, 2026).await?;
     }
     Ok(report)
 }
 
-/// Loads the demo, then adds `count` past orders spread over two years: data for benchmarks.
+/// Loads the demo, then adds `count` finished orders spread over two years: data for benchmarks.
 pub async fn load_bench(state: &AppState, count: usize) -> anyhow::Result<usize> {
     load_demo(state, DEMO).await?;
     let name = OrgName::parse("Demo Service").map_err(|e| anyhow::anyhow!(e.message))?;
     let org = orgs::service::find_by_name(state, &name).await?;
     let seed = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
-    orders::write_past_orders(state, org, count, chrono::Duration::days(730), seed).await
+    orders::write_history(state, org, count, chrono::Duration::days(730), seed).await
 }
 
 async fn exists(state: &AppState, email: &str) -> anyhow::Result<bool> {
