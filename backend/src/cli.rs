@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::jobs;
 use crate::orgs::service::NewOrg;
 use crate::state::AppState;
-use crate::{db, http, orgs, seed, service_types, telemetry, users};
+use crate::{app, db, orgs, seed, service_types, telemetry, users};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use domain::api::PasswordInput;
@@ -133,9 +133,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { no_workers } => {
             let mut state = AppState::connect(settings).await?;
-            state.metrics = Some(http::metrics::recorder()?);
-            let jobs = (!no_workers).then(|| tokio::spawn(jobs::run_jobs(state.clone(), http::shutdown_signal())));
-            http::serve(state).await?;
+            state.metrics = Some(crate::http::metrics::recorder()?);
+            let jobs = (!no_workers).then(|| tokio::spawn(jobs::run_jobs(state.clone(), app::shutdown_signal())));
+            app::serve(state).await?;
             if let Some(jobs) = jobs {
                 jobs.await??;
             }
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let state = AppState::connect(settings).await?;
-            jobs::run_jobs(state, http::shutdown_signal()).await
+            jobs::run_jobs(state, app::shutdown_signal()).await
         }
         Command::Migrate => {
             db::create_if_missing(&settings).await?;

@@ -2,6 +2,7 @@
 //! check, and the repositories that hold the SQL. See `docs/ARCHITECTURE.md`.
 
 pub mod actor;
+pub mod app;
 pub mod attachments;
 pub mod audit;
 pub mod auth;

@@ -4,7 +4,6 @@ use crate::cache::Cache;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::rate_limit::RateLimiter;
-use crate::redis_guard::GuardedRedis;
 use crate::secrets::SecretBox;
 use crate::webhooks::client::WebhookClient;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -40,47 +39,12 @@ pub struct AppState {
     pub webhooks: WebhookClient,
     /// Sends web push messages, when a VAPID key is configured.
     pub push: crate::push::PushClient,
+    /// What follows a technician's decline (auto-dispatch to the next candidates).
+    pub after_decline: Arc<dyn crate::orders::follow_up::AfterDecline>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// Connects to PostgreSQL and prepares the Redis pool (connections open lazily, so a Redis
-    /// outage degrades rate limiting and caching instead of stopping the API).
-    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
-        let db = crate::db::connect(&settings).await?;
-        Self::with_pool(settings, db)
-    }
-
-    pub fn with_pool(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
-        // The webhook client's TLS needs the process-wide provider.
-        crate::install_crypto_provider();
-        let redis = crate::redis_guard::redis_pool(&settings)?;
-        // One circuit breaker for the limiter and the cache: both learn of an outage at once.
-        let guarded = GuardedRedis::new(redis.clone());
-        let settings = Arc::new(settings);
-        let sessions = crate::auth::sessions::LiveSessions::default();
-        Ok(Self {
-            tokens: Arc::new(TokenKeys::new(&settings)),
-            passwords: PasswordHasher::new(settings.password_hash_concurrency)?,
-            mailer: Mailer::from_settings(&settings)?,
-            limiter: RateLimiter::new(guarded.clone(), &settings.redis_key_prefix),
-            cache: Cache::new(guarded, &settings.redis_key_prefix),
-            storage: crate::storage::open(&settings)?,
-            telegram: crate::telegram::TelegramSender::new(&settings, redis.clone())?,
-            secrets: SecretBox::new(&settings.secrets_key()?),
-            webhooks: WebhookClient::new(settings.webhooks_allow_private_networks)?,
-            push: crate::push::PushClient::new(&settings)?,
-            redis,
-            db,
-            settings,
-            metrics: None,
-            events: crate::events::EventHub::new(sessions.clone()),
-            sessions,
-        })
     }
 }

@@ -132,6 +132,22 @@ fn content_disposition(disposition: &str, file_name: &str) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
+/// How this area's errors answer over HTTP.
+impl From<super::AttachmentError> for AppError {
+    fn from(error: super::AttachmentError) -> Self {
+        use super::AttachmentError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("attachment or order"),
+            E::Invalid(errors) => Self::validation(errors),
+            E::TooLarge { .. } => Self::new(ErrorCode::PayloadTooLarge, error.to_string()),
+            E::UnsupportedType => Self::new(ErrorCode::UnsupportedMediaType, error.to_string()),
+            E::Malformed(_) => Self::new(ErrorCode::BadRequest, error.to_string()),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

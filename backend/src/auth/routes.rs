@@ -7,6 +7,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use domain::ErrorBody;
+use domain::ErrorCode;
 use domain::api::auth::{
     ChangePasswordRequest, ForgotPasswordRequest, LoginRequest, RefreshRequest, ResetPasswordRequest, TokenPair,
 };
@@ -101,4 +102,27 @@ async fn change_password(
     let pair =
         service::change_password(&state, &actor, &body.current_password.0, &body.new_password.0, &client).await?;
     Ok(axum::Json(pair))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::AuthError> for AppError {
+    fn from(error: super::AuthError) -> Self {
+        use super::AuthError as E;
+        use super::tokens::TokenError;
+        let code = match &error {
+            E::InvalidCredentials => ErrorCode::InvalidCredentials,
+            E::MissingToken => ErrorCode::Unauthorized,
+            E::Token(TokenError::Expired) => ErrorCode::TokenExpired,
+            E::Token(TokenError::Invalid) => ErrorCode::InvalidToken,
+            E::SessionRevoked => ErrorCode::SessionRevoked,
+            E::RefreshTokenInvalid => ErrorCode::RefreshTokenInvalid,
+            E::RefreshTokenReused => ErrorCode::RefreshTokenReused,
+            E::ResetTokenInvalid => ErrorCode::ResetTokenInvalid,
+            E::CurrentPasswordWrong => ErrorCode::CurrentPasswordWrong,
+            E::RateLimited(limited) => return Self::rate_limited(limited.retry_after),
+            E::Invalid(errors) => return Self::validation(errors.clone()),
+            E::Internal(_) => return Self::internal(error),
+        };
+        Self::new(code, error.to_string())
+    }
 }

@@ -41,3 +41,16 @@ async fn create_comment(
 ) -> Result<(StatusCode, axum::Json<CommentView>), AppError> {
     Ok((StatusCode::CREATED, axum::Json(service::create(&state, &actor, id, &body, channel.0).await?)))
 }
+
+/// How this area's errors answer over HTTP.
+impl From<super::CommentError> for AppError {
+    fn from(error: super::CommentError) -> Self {
+        use super::CommentError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("order"),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

@@ -5,6 +5,7 @@ use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::ErrorCode;
 use domain::api::customers::{
     CreateCustomerRequest, CreateSiteRequest, CreatedCustomer, CustomerView, ListCustomersQuery, SiteView,
     UpdateCustomerRequest, UpdateSiteRequest,
@@ -130,4 +131,19 @@ async fn archive_site(
     Path((id, site_id)): Path<(CustomerId, SiteId)>,
 ) -> Result<axum::Json<SiteView>, AppError> {
     Ok(axum::Json(service::archive_site(&state, &actor, id, site_id).await?))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::CustomerError> for AppError {
+    fn from(error: super::CustomerError) -> Self {
+        use super::CustomerError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("customer"),
+            E::SiteNotFound => Self::not_found("site"),
+            E::SiteLimitReached => Self::new(ErrorCode::SiteLimitReached, error.to_string()),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

@@ -22,3 +22,14 @@ async fn dashboard_counters(
 ) -> Result<axum::Json<DashboardCounters>, AppError> {
     Ok(axum::Json(service::counters(&state, &actor).await?))
 }
+
+/// How this area's errors answer over HTTP.
+impl From<super::DashboardError> for AppError {
+    fn from(error: super::DashboardError) -> Self {
+        use super::DashboardError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

@@ -39,3 +39,16 @@ async fn event_stream(
     let events = events.map(|event| Event::default().id(event.id.to_string()).event(&event.kind).json_data(&event));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
+
+/// How this area's errors answer over HTTP.
+impl From<super::EventStreamError> for AppError {
+    fn from(error: super::EventStreamError) -> Self {
+        use super::EventStreamError as E;
+        match error {
+            E::Auth(error) => error.into(),
+            E::Forbidden(_) => Self::forbidden(),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

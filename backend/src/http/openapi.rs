@@ -33,7 +33,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
     // Schemas that only query parameters name, which utoipa does not collect by itself.
     components(schemas(ErrorBody, ErrorCode, FieldErrors, SchedulePeriod, DeliveryStatus))
 )]
-pub(super) struct ApiDoc;
+#[derive(Debug)]
+pub struct ApiDoc;
 
 struct BearerAuth;
 
@@ -49,7 +50,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// Adds to each operation the error answers that its shape implies and its annotation does not
 /// already describe: the extractors', the authentication's and the rate limit's.
-pub(super) fn add_shared_answers(document: &mut utoipa::openapi::OpenApi) {
+pub fn add_shared_answers(document: &mut utoipa::openapi::OpenApi) {
     for (path, item) in document.paths.paths.iter_mut() {
         let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
         for operation in operations.into_iter().flatten() {

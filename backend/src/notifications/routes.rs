@@ -168,3 +168,16 @@ async fn redrive_delivery(
     service::redrive(&state, &user, id).await?;
     Ok(StatusCode::ACCEPTED)
 }
+
+/// How this area's errors answer over HTTP.
+impl From<super::NotificationError> for AppError {
+    fn from(error: super::NotificationError) -> Self {
+        use super::NotificationError as E;
+        match error {
+            E::NotFound(what) => Self::not_found(what),
+            E::Forbidden(_) => Self::forbidden(),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

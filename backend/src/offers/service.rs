@@ -1,5 +1,6 @@
 use super::repo::{self, OfferFilter};
 use crate::actor::{Actor, Forbidden};
+use crate::orders::follow_up::AfterDecline;
 use crate::orders::repo::{self as orders_repo, NewEvent, OrderRow};
 use crate::orders::service::{invalid, lock_for_work, role_of, scope};
 use crate::orders::{OrderError, service::get};
@@ -10,6 +11,7 @@ use domain::api::orders::{EventChannel, OrderView};
 use domain::api::scheduling::{CreateOffersRequest, OfferStatus, OfferView, OffersQuery};
 use domain::orders::{OrderAction, Performer, transition};
 use domain::{OfferId, OrderId, OrgId, Page, PageLimit, Permission, Role, UserId};
+use futures_util::future::BoxFuture;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -199,8 +201,24 @@ pub async fn redispatch(conn: &mut PgConnection, org: OrgId, order: &OrderRow) -
     }
 }
 
+/// Redispatches an order its assigned technician declined (`orders::follow_up::AfterDecline`).
+#[derive(Debug)]
+pub struct Redispatch;
+
+impl AfterDecline for Redispatch {
+    fn after_decline<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        org: OrgId,
+        order: &'a OrderRow,
+        technician: UserId,
+    ) -> BoxFuture<'a, Result<(), OrderError>> {
+        Box::pin(on_decline(conn, org, order, technician))
+    }
+}
+
 /// Called when the assigned technician declines the order itself.
-pub async fn on_decline(
+async fn on_decline(
     conn: &mut PgConnection,
     org: OrgId,
     order: &OrderRow,

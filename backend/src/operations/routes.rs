@@ -10,6 +10,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use domain::ErrorCode;
 use domain::api::operations::{
     BroadcastRequest, ExportOrdersRequest, ListOperationsQuery, OperationStreamQuery, OperationView,
 };
@@ -155,4 +156,21 @@ async fn broadcast(
     Json(body): Json<BroadcastRequest>,
 ) -> Result<Accepted, AppError> {
     Ok((StatusCode::ACCEPTED, axum::Json(service::broadcast(&state, &user, &body).await?)))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::OperationError> for AppError {
+    fn from(error: super::OperationError) -> Self {
+        use super::OperationError as E;
+        match error {
+            E::Auth(error) => error.into(),
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("operation"),
+            E::Finished(status) => Self::new(ErrorCode::OperationFinished, error.to_string())
+                .with_details(serde_json::json!({ "status": status })),
+            E::FileGone(_) => Self::new(ErrorCode::OperationFileGone, error.to_string()),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

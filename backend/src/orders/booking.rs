@@ -1,8 +1,9 @@
 //! `PUT /orders/{id}/booking`: book, move or resize an order's window, or hand it to another
 //! technician, in one transaction holding the order's row lock.
 
+use super::OrderError;
 use super::repo::{self, NewEvent};
-use super::service::{OrderError, lock_for_work, performer, view};
+use super::service::{lock_for_work, performer, view};
 use crate::actor::Actor;
 use crate::scheduling::{booking, repo as schedule_repo};
 use crate::state::AppState;

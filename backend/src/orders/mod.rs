@@ -2,6 +2,8 @@
 //! lifecycle actions of `domain::orders`, and the immutable history every change leaves.
 
 pub mod booking;
+pub mod error;
+pub mod follow_up;
 pub mod repo;
 pub mod routes;
 pub mod service;
@@ -10,4 +12,4 @@ pub mod sla_repo;
 pub mod work;
 pub mod work_repo;
 
-pub use service::OrderError;
+pub use error::OrderError;

@@ -5,6 +5,7 @@ use crate::http::extract::{Channel, Json, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::ErrorCode;
 use domain::api::order_list::{ListOrdersQuery, OrderPage};
 use domain::api::orders::{
     CreateOrderRequest, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView, UpdateOrderRequest,
@@ -144,4 +145,35 @@ async fn order_report(
     Path(id): Path<OrderId>,
 ) -> Result<axum::Json<domain::api::orders::WorkReportView>, AppError> {
     Ok(axum::Json(super::work::report(&state, &actor, id).await?))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::OrderError> for AppError {
+    fn from(error: super::OrderError) -> Self {
+        use super::OrderError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("order"),
+            E::Invalid(errors) => Self::validation(errors),
+            E::StaleVersion { current, .. } => Self::new(ErrorCode::VersionConflict, error.to_string())
+                .with_details(serde_json::json!({ "current_version": current })),
+            E::InvalidTransition(refused) => Self::new(ErrorCode::OrderInvalidTransition, refused.to_string())
+                .with_details(
+                    serde_json::json!({ "current_status": refused.current, "allowed_actions": refused.allowed }),
+                ),
+            E::Conflict { order_id, ref number, start, end } => {
+                Self::new(ErrorCode::BookingConflict, error.to_string()).with_details(serde_json::json!({
+                    "conflicting_order": { "id": order_id, "number": number, "start": start, "end": end }
+                }))
+            }
+            E::Unavailable(ref reasons) => Self::new(ErrorCode::TechnicianUnavailable, error.to_string())
+                .with_details(serde_json::json!({ "reasons": reasons })),
+            E::OfferClosed(status) => Self::new(ErrorCode::OfferClosed, error.to_string())
+                .with_details(serde_json::json!({ "status": status })),
+            E::NoCandidate => Self::new(ErrorCode::NoCandidate, error.to_string()),
+            E::NoWorkReport(status) => Self::new(ErrorCode::NoWorkReport, error.to_string())
+                .with_details(serde_json::json!({ "current_status": status })),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

@@ -1,52 +1,20 @@
+use super::OrderError;
 use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow, TextFilter, TextSearch};
 use crate::actor::{Actor, Forbidden};
 use crate::db::like_contains;
 use crate::scheduling::{booking, repo as schedule_repo, suggest};
 use crate::state::AppState;
 use crate::{auth, orgs};
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use domain::api::order_list::{ListOrdersQuery, OrderPage, OrderSort, OrderTotal};
 use domain::api::orders::{
     CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView,
     UpdateOrderRequest,
 };
-use domain::api::scheduling::OfferStatus;
-use domain::orders::{OrderAction, OrderStatus, Performer, TransitionError, allowed_actions, transition};
+use domain::orders::{OrderAction, Performer, allowed_actions, transition};
 use domain::{CustomerId, FieldError, FieldErrors, OrderId, OrgId, PageLimit, Permission, Phone, Role, SiteId, UserId};
 use serde_json::json;
 use uuid::Uuid;
-
-#[derive(Debug, thiserror::Error)]
-pub enum OrderError {
-    #[error(transparent)]
-    Forbidden(#[from] Forbidden),
-    #[error("order not found")]
-    NotFound,
-    #[error("{0}")]
-    Invalid(FieldErrors),
-    #[error("the order changed since version {presented}; it is now at version {current}")]
-    StaleVersion { presented: i32, current: i32 },
-    #[error(transparent)]
-    InvalidTransition(#[from] TransitionError),
-    #[error("the technician is already booked from {start} to {end} for order {number}")]
-    Conflict { order_id: OrderId, number: String, start: DateTime<Utc>, end: DateTime<Utc> },
-    #[error("the technician does not work then: {}", .0.join("; "))]
-    Unavailable(Vec<String>),
-    #[error("the offer is {0:?}")]
-    OfferClosed(OfferStatus),
-    #[error("no technician passes every check for this order")]
-    NoCandidate,
-    #[error("the order is {} and has no work report: one is filed when the order is completed", .0.as_str())]
-    NoWorkReport(OrderStatus),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<sqlx::Error> for OrderError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
-    }
-}
 
 pub(crate) fn invalid(field: &str, code: &str, message: &str) -> OrderError {
     OrderError::Invalid(FieldErrors::single(field, FieldError::new(code, message)))
@@ -451,9 +419,8 @@ pub async fn act(
         payload,
     };
     repo::insert_event(&mut tx, &event).await?;
-    // Auto-dispatch offers a declined order to the next candidates.
     if let (OrderAction::Decline, Some(declined_by)) = (action, order.technician_id) {
-        crate::offers::service::on_decline(&mut tx, org, &order, declined_by).await?;
+        state.after_decline.after_decline(&mut tx, org, &order, declined_by).await?;
     }
     let order = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
     tx.commit().await?;

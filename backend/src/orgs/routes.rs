@@ -4,8 +4,8 @@ use crate::error::AppError;
 use crate::http::extract::Json;
 use crate::state::AppState;
 use axum::extract::State;
-use domain::ErrorBody;
 use domain::api::org::{OrgView, UpdateOrgRequest};
+use domain::{ErrorBody, FieldErrors};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,4 +28,21 @@ async fn update_org(
     Json(body): Json<UpdateOrgRequest>,
 ) -> Result<axum::Json<OrgView>, AppError> {
     Ok(axum::Json(service::update(&state, &actor, &body).await?))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::OrgError> for AppError {
+    fn from(error: super::OrgError) -> Self {
+        use super::OrgError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("organization"),
+            E::NameTaken => Self::validation(FieldErrors::single(
+                "name",
+                domain::FieldError::new("name_taken", "another organization already has this name"),
+            )),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

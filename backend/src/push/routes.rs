@@ -5,6 +5,7 @@ use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use domain::ErrorCode;
 use domain::api::push::{ListPushSubscriptionsQuery, PushSubscriptionRequest, PushSubscriptionView, VapidPublicKey};
 use domain::{ErrorBody, Page, PushSubscriptionId};
 use utoipa_axum::router::OpenApiRouter;
@@ -68,4 +69,17 @@ async fn unsubscribe(
 ) -> Result<StatusCode, AppError> {
     service::unsubscribe(&state, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::PushError> for AppError {
+    fn from(error: super::PushError) -> Self {
+        use super::PushError as E;
+        match error {
+            E::NotConfigured => Self::new(ErrorCode::ServiceUnavailable, error.to_string()),
+            E::NotFound => Self::not_found("push subscription"),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

@@ -231,3 +231,16 @@ async fn book_order(
 ) -> Result<axum::Json<OrderView>, AppError> {
     Ok(axum::Json(crate::orders::booking::book(&state, &actor, id, &body, channel.0).await?))
 }
+
+/// How this area's errors answer over HTTP.
+impl From<super::ScheduleError> for AppError {
+    fn from(error: super::ScheduleError) -> Self {
+        use super::ScheduleError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound(what) => Self::not_found(what),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use domain::api::service_types::{
     ImportSummary, ListServiceTypesQuery, ServiceTypeSpec, ServiceTypeView, UpdateServiceTypeRequest,
 };
-use domain::{ErrorBody, Page, ServiceTypeId};
+use domain::{ErrorBody, FieldErrors, Page, ServiceTypeId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -125,4 +125,21 @@ async fn import_service_types(
     Yaml(document): Yaml,
 ) -> Result<axum::Json<ImportSummary>, AppError> {
     Ok(axum::Json(service::import(&state, &actor, &document).await?))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::ServiceTypeError> for AppError {
+    fn from(error: super::ServiceTypeError) -> Self {
+        use super::ServiceTypeError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("service type"),
+            E::CodeTaken => Self::validation(FieldErrors::single(
+                "code",
+                domain::FieldError::new("code_taken", "another service type of the organization has this code"),
+            )),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

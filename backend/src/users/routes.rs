@@ -5,6 +5,7 @@ use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::ErrorCode;
 use domain::api::users::{CreateUserRequest, ListUsersQuery, UpdateMeRequest, UpdateUserRequest, UserView};
 use domain::{ErrorBody, Page, UserId, UserStatus};
 use utoipa_axum::router::OpenApiRouter;
@@ -99,4 +100,19 @@ async fn enable_user(
     Path(id): Path<UserId>,
 ) -> Result<axum::Json<UserView>, AppError> {
     Ok(axum::Json(service::set_status(&state, &actor, id, UserStatus::Active).await?))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::UserError> for AppError {
+    fn from(error: super::UserError) -> Self {
+        use super::UserError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("user"),
+            E::EmailTaken => Self::new(ErrorCode::EmailTaken, error.to_string()),
+            E::LastAdmin => Self::new(ErrorCode::LastAdmin, error.to_string()),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

@@ -5,6 +5,7 @@ use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::ErrorCode;
 use domain::api::webhooks::{
     CreateWebhookRequest, ListWebhooksQuery, PingResult, UpdateWebhookRequest, WebhookEndpointView,
     WebhookEndpointWithSecret,
@@ -107,4 +108,18 @@ async fn ping(
     Path(id): Path<WebhookEndpointId>,
 ) -> Result<axum::Json<PingResult>, AppError> {
     Ok(axum::Json(service::ping(&state, &actor, id).await?))
+}
+
+/// How this area's errors answer over HTTP.
+impl From<super::EndpointError> for AppError {
+    fn from(error: super::EndpointError) -> Self {
+        use super::EndpointError as E;
+        match error {
+            E::Forbidden(_) => Self::forbidden(),
+            E::NotFound => Self::not_found("webhook endpoint"),
+            E::LimitReached => Self::new(ErrorCode::WebhookLimitReached, error.to_string()),
+            E::Invalid(errors) => Self::validation(errors),
+            E::Internal(_) => Self::internal(error),
+        }
+    }
 }

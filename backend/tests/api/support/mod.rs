@@ -88,7 +88,7 @@ impl TestApp {
         let mut state = AppState::with_pool(settings, db).unwrap();
         state.metrics = Some(fieldflow::http::metrics::recorder().unwrap());
         let router =
-            fieldflow::http::router(state.clone()).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+            fieldflow::app::router(state.clone()).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         Self { state, router, smtp }
     }
 
