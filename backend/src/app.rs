@@ -109,7 +109,7 @@ pub fn router(state: AppState) -> Router {
     let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_api));
     let public = crate::tracking::routes::router()
         .merge(crate::scheduling::routes::public_router())
-        .merge(crate::notifications::unsubscribe::router())
+        .merge(crate::notifications::unsubscribe_page::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_public));
 
     let mut router = Router::new()

@@ -46,3 +46,8 @@ pub fn like_contains(raw: &str) -> String {
     let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
+
+/// One round trip to PostgreSQL: whether the database answers.
+pub async fn ping(db: &PgPool) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(db).await.map(drop)
+}

@@ -136,3 +136,12 @@ pub async fn referenced_keys(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::
     .fetch_all(db)
     .await
 }
+
+/// Where the sweep for unreferenced files stopped last (a storage key; empty: the start).
+pub async fn sweep_position(db: impl PgExecutor<'_>) -> sqlx::Result<String> {
+    sqlx::query_scalar!("SELECT after_key FROM storage_sweep").fetch_one(db).await
+}
+
+pub async fn set_sweep_position(db: impl PgExecutor<'_>, after_key: &str) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE storage_sweep SET after_key = $1", after_key).execute(db).await.map(drop)
+}

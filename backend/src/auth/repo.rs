@@ -200,3 +200,30 @@ pub async fn take_reset_token(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Res
     .await?;
     Ok(row.map(|r| (r.user_id, r.org_id)))
 }
+
+/// Deletes up to `limit` sessions that expired or were revoked before `now` (their refresh tokens
+/// go with them); answers how many.
+pub async fn delete_ended_sessions(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
+    sqlx::query!(
+        "DELETE FROM sessions WHERE id IN (
+             SELECT id FROM sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)",
+        now,
+        limit,
+    )
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}
+
+/// Deletes up to `limit` password-reset links that were used or expired by `now`.
+pub async fn delete_spent_reset_links(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
+    sqlx::query!(
+        "DELETE FROM password_reset_tokens WHERE token_hash IN (
+             SELECT token_hash FROM password_reset_tokens WHERE used_at IS NOT NULL OR expires_at < $1 LIMIT $2)",
+        now,
+        limit,
+    )
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}

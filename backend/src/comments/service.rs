@@ -1,8 +1,8 @@
 use super::repo;
 use crate::actor::{Actor, Forbidden};
 use crate::orders::OrderError;
+use crate::orders::access::visible;
 use crate::orders::repo::{NewEvent, OrderRow, insert_event};
-use crate::orders::service::visible;
 use crate::state::AppState;
 use domain::api::comments::{CommentView, CreateCommentRequest, ListCommentsQuery};
 use domain::api::orders::EventChannel;

@@ -2,7 +2,7 @@ use super::listener::{Subscription, Wake};
 use super::repo;
 use crate::actor::{Actor, Forbidden, UserActor};
 use crate::auth::{self, AuthError};
-use crate::orders::service::scope;
+use crate::orders::access::scope;
 use crate::state::AppState;
 use domain::api::events::OrderStreamEvent;
 use domain::{FieldError, FieldErrors, Permission, UserId};

@@ -17,7 +17,7 @@ pub async fn healthz() -> impl IntoResponse {
 /// Ready to serve: PostgreSQL and Redis both answer within two seconds; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let timeout = Duration::from_secs(2);
-    let postgres = tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&state.db)).await;
+    let postgres = tokio::time::timeout(timeout, crate::db::ping(&state.db)).await;
     let postgres_ok = matches!(postgres, Ok(Ok(_)));
     let redis = tokio::time::timeout(timeout, async {
         let mut conn = state.redis.get().await?;

@@ -2,7 +2,7 @@
 
 use super::queues::Queues;
 use crate::orders::sla;
-use crate::periodic::runs::{self, Run};
+use crate::periodic::repo::{self as runs, Run};
 use crate::periodic::{Task, cleanup, summary};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@
 //! their job is done, and every job is idempotent.
 
 use super::queues::{self, Announce, Operate, Queues};
-use crate::notifications::{deliveries, repo, stage_latency};
+use crate::notifications::{deliveries_repo as deliveries, repo, stage_latency};
 use crate::state::AppState;
 use apalis::prelude::TaskSink;
 use apalis_redis::RedisStorage;

@@ -3,7 +3,7 @@
 
 use super::queues::{Periodic, PeriodicQueue};
 use crate::periodic::Task;
-use crate::periodic::runs::{self, Run};
+use crate::periodic::repo::{self as runs, Run};
 use crate::state::AppState;
 use apalis::prelude::TaskSink;
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@
 //! counts how it went.
 
 use super::queues::{Announce, Deliver, Operate, Periodic, Queues, WORKER_CONCURRENCY, WORKER_POLL};
-use crate::periodic::runs::Run;
+use crate::periodic::repo::Run;
 use crate::state::AppState;
 use anyhow::Context;
 use apalis::layers::retry::RetryPolicy;

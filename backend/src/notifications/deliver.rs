@@ -1,7 +1,7 @@
 //! One attempt at one delivery: claim it, word the message for its reader, send it on its channel,
 //! and record the outcome: sent, skipped, retried later with backoff, or dead after the last try.
 
-use super::deliveries::{self, Claimed, Unclaimed};
+use super::deliveries_repo::{self as deliveries, Claimed, Unclaimed};
 use super::repo::EventFacts;
 use super::templates::{self, MessageFacts, Rendered, Template};
 use super::{repo, unsubscribe};

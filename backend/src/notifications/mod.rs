@@ -6,12 +6,13 @@
 //! Messages worded by their sender (broadcasts, summaries) take the same way from `worded`.
 
 pub mod deliver;
-pub mod deliveries;
+pub mod deliveries_repo;
 pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod templates;
 pub mod unsubscribe;
+pub mod unsubscribe_page;
 pub mod worded;
 
 pub use service::NotificationError;

@@ -4,7 +4,7 @@ use super::worded::WordedFor;
 use chrono::{DateTime, NaiveTime, Utc};
 use domain::api::notifications::NotificationView;
 use domain::notifications::Channel;
-use domain::{NotificationId, OrderId, OrgId, UserId};
+use domain::{Locale, NotificationId, OrderId, OrgId, UserId};
 use sqlx::{PgConnection, PgExecutor};
 use std::time::Duration;
 use uuid::Uuid;
@@ -488,4 +488,38 @@ pub async fn mark_all_read(db: impl PgExecutor<'_>, user: UserId) -> sqlx::Resul
         .execute(db)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// The id of the order's latest event, if the order is the organization's and has one.
+pub async fn latest_event_of_order(db: impl PgExecutor<'_>, org: OrgId, order: OrderId) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!("SELECT max(id) FROM order_events WHERE org_id = $1 AND order_id = $2", org.0, order.0)
+        .fetch_one(db)
+        .await
+}
+
+/// What an email delivery's unsubscribe link turns off: the organization, address and kind.
+#[derive(Debug)]
+pub struct EmailSubscription {
+    pub org: OrgId,
+    pub user: Option<UserId>,
+    pub email: Option<String>,
+    pub kind: String,
+    pub locale: Locale,
+}
+
+pub async fn email_subscription(db: impl PgExecutor<'_>, delivery: Uuid) -> sqlx::Result<Option<EmailSubscription>> {
+    let row = sqlx::query!(
+        r#"SELECT org_id AS "org_id: OrgId", user_id AS "user_id: UserId", email, kind, locale
+           FROM deliveries WHERE id = $1 AND channel = 'email'"#,
+        delivery
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| EmailSubscription {
+        org: row.org_id,
+        user: row.user_id,
+        email: row.email,
+        kind: row.kind,
+        locale: Locale::parse(&row.locale).unwrap_or(Locale::En),
+    }))
 }

@@ -1,7 +1,7 @@
 //! Who is told about an order event and how; each person's inbox and preferences; an
 //! organization's templates and delivery log.
 
-use super::deliveries::{self, Addressee, Planned, Told};
+use super::deliveries_repo::{self as deliveries, Addressee, Planned, Told};
 use super::repo::{self, CustomTemplate, Recipient, RecipientQuery};
 use super::templates::{self, MessageFacts, Template};
 use super::worded::Worded;
@@ -324,14 +324,9 @@ pub async fn preview(
     known_kind(&request.kind)?;
     let mut facts = templates::sample_facts();
     if let Some(order) = request.order_id {
-        let event = sqlx::query_scalar!(
-            "SELECT max(id) FROM order_events WHERE org_id = $1 AND order_id = $2",
-            user.org_id.0,
-            order.0
-        )
-        .fetch_one(&state.db)
-        .await?
-        .ok_or(NotificationError::NotFound("order"))?;
+        let event = repo::latest_event_of_order(&state.db, user.org_id, order)
+            .await?
+            .ok_or(NotificationError::NotFound("order"))?;
         let found = repo::event_facts(&state.db, event).await?.ok_or(NotificationError::NotFound("order"))?;
         facts = MessageFacts {
             org: found.org,

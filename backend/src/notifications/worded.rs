@@ -2,7 +2,7 @@
 //! daily summary. They reach people like order events do (the inbox, then Telegram and email as each
 //! reader's preferences for the kind and quiet hours allow) and are kept with their deliveries.
 
-use super::deliveries::{self, Planned, Told};
+use super::deliveries_repo::{self as deliveries, Planned, Told};
 use super::repo::{self, RecipientQuery};
 use super::service::personal_messages;
 use crate::jobs::queues::{self, DeliverQueue};

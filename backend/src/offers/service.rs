@@ -1,10 +1,12 @@
 use super::repo::{self, OfferFilter};
 use crate::actor::{Actor, Forbidden};
+use crate::orders::access::{lock_for_work, role_of, scope};
+use crate::orders::booking;
 use crate::orders::follow_up::AfterDecline;
 use crate::orders::repo::{self as orders_repo, NewEvent, OrderRow};
-use crate::orders::service::{invalid, lock_for_work, role_of, scope};
+use crate::orders::service::invalid;
 use crate::orders::{OrderError, service::get};
-use crate::scheduling::{board, booking, repo as schedule_repo, suggest};
+use crate::scheduling::{board, repo as schedule_repo, suggest};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use domain::api::orders::{EventChannel, OrderView};
@@ -264,7 +266,7 @@ pub async fn of_order(
     query: &OffersQuery,
 ) -> Result<Page<OfferView>, OrderError> {
     actor.require(Permission::ManageSchedule)?;
-    crate::orders::service::visible(state, actor, order).await?;
+    crate::orders::access::visible(state, actor, order).await?;
     list(state, actor, OfferFilter { order: Some(order), ..Default::default() }, query).await
 }
 

@@ -7,8 +7,8 @@ use super::repo::{self, Locked, Progress};
 use super::runner::Chunk;
 use crate::actor::Actor;
 use crate::orders::OrderError;
+use crate::orders::repo as orders_repo;
 use crate::orders::service::ListPlan;
-use crate::orders::{repo as orders_repo, service as orders};
 use crate::state::AppState;
 use anyhow::Context;
 use axum::body::Bytes;
@@ -83,7 +83,7 @@ pub(super) async fn chunk(state: &AppState, tx: &mut PgConnection, operation: &L
         Some(_) => None,
     };
     let rows = orders_repo::select(&mut *tx, operation.org_id, &plan.filter(&query, limit.probe())).await?;
-    let views = rows.into_iter().map(|row| orders::view(state, &actor, row)).collect();
+    let views = rows.into_iter().map(|row| crate::orders::access::view(state, &actor, row)).collect();
     let page = OrderPage::from_probe(views, limit, plan.sort);
 
     let mut body = String::new();

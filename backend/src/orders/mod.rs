@@ -1,6 +1,7 @@
 //! Work orders: creation with a human number, field edits with optimistic concurrency, the
 //! lifecycle actions of `domain::orders`, and the immutable history every change leaves.
 
+pub mod access;
 pub mod booking;
 pub mod error;
 pub mod follow_up;

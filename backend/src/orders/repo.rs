@@ -428,18 +428,6 @@ pub async fn site_of_customer(
     .await
 }
 
-/// Whether the user is an active technician of the organization.
-pub async fn is_active_technician(db: impl PgExecutor<'_>, org: OrgId, user: UserId) -> sqlx::Result<bool> {
-    let found = sqlx::query_scalar!(
-        "SELECT id FROM users WHERE org_id = $1 AND id = $2 AND role = 'technician' AND status = 'active'",
-        org.0,
-        user.0,
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(found.is_some())
-}
-
 /// The next number of the organization's year, counted under a row lock.
 pub async fn next_number(conn: &mut PgConnection, org: OrgId, year: i32) -> sqlx::Result<i32> {
     sqlx::query_scalar!(

@@ -1,8 +1,10 @@
 use super::OrderError;
-use super::repo::{self, InsertOrder, NewEvent, OrderFilter, OrderRow, TextFilter, TextSearch};
-use crate::actor::{Actor, Forbidden};
+use super::access::{lock_for_work, performer, scope, view, visible};
+use super::booking;
+use super::repo::{self, InsertOrder, NewEvent, OrderFilter, TextFilter, TextSearch};
+use crate::actor::Actor;
 use crate::db::like_contains;
-use crate::scheduling::{booking, repo as schedule_repo, suggest};
+use crate::scheduling::{repo as schedule_repo, suggest};
 use crate::state::AppState;
 use crate::{auth, orgs};
 use chrono::{Datelike, Duration, Utc};
@@ -11,53 +13,13 @@ use domain::api::orders::{
     CreateOrderRequest, EventChannel, HistoryPage, HistoryQuery, OrderActionRequest, OrderSource, OrderView,
     UpdateOrderRequest,
 };
-use domain::orders::{OrderAction, Performer, allowed_actions, transition};
-use domain::{CustomerId, FieldError, FieldErrors, OrderId, OrgId, PageLimit, Permission, Phone, Role, SiteId, UserId};
+use domain::orders::{OrderAction, transition};
+use domain::{CustomerId, FieldError, FieldErrors, OrderId, OrgId, PageLimit, Permission, Phone, SiteId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
 pub(crate) fn invalid(field: &str, code: &str, message: &str) -> OrderError {
     OrderError::Invalid(FieldErrors::single(field, FieldError::new(code, message)))
-}
-
-/// A technician sees only the orders (and the calendar lane) assigned to them; everyone else in the
-/// organization sees all.
-pub(crate) fn scope(actor: &Actor) -> Option<UserId> {
-    match actor {
-        Actor::User(user) if user.role == Role::Technician => Some(user.user_id),
-        _ => None,
-    }
-}
-
-pub(crate) fn role_of(actor: &Actor) -> Option<Role> {
-    match actor {
-        Actor::User(user) => Some(user.role),
-        Actor::System { .. } => None,
-    }
-}
-
-fn is_assigned(actor: &Actor, order: &OrderRow) -> bool {
-    actor.user_id().is_some() && order.technician_id == actor.user_id()
-}
-
-pub(super) fn performer(actor: &Actor, order: &OrderRow) -> Performer {
-    Performer::of(role_of(actor), is_assigned(actor, order))
-}
-
-pub(crate) fn view(state: &AppState, actor: &Actor, order: OrderRow) -> OrderView {
-    let allowed = allowed_actions(&order.state(), performer(actor, &order));
-    // A technician learns whom to call for the jobs assigned to them, and nobody else's.
-    let with_contact = is_assigned(actor, &order) || actor.require(Permission::ReadCustomers).is_ok();
-    order.into_view(allowed, Utc::now(), state.settings.public_base(), with_contact)
-}
-
-/// Reads one order the actor may see; anything else is "not found".
-pub(crate) async fn visible(state: &AppState, actor: &Actor, id: OrderId) -> Result<OrderRow, OrderError> {
-    let order = repo::find(&state.db, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
-    match scope(actor) {
-        Some(technician) if order.technician_id != Some(technician) => Err(OrderError::NotFound),
-        _ => Ok(order),
-    }
 }
 
 pub async fn get(state: &AppState, actor: &Actor, id: OrderId) -> Result<OrderView, OrderError> {
@@ -323,29 +285,6 @@ pub async fn update(
     repo::insert_event(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(view(state, actor, order))
-}
-
-/// Opens a transaction holding the row lock of an order the actor may work on: it is in their
-/// organization and they see it (technicians: their own; else 404), and their role acts on orders
-/// (managers only read; 403). Actions and checklist changes both start here, so they are ordered.
-pub(crate) async fn lock_for_work(
-    state: &AppState,
-    actor: &Actor,
-    id: OrderId,
-) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, OrderRow), OrderError> {
-    actor.require(Permission::ReadOrders)?;
-    if role_of(actor) == Some(Role::Manager) {
-        return Err(Forbidden.into());
-    }
-    let mut tx = state.db.begin().await?;
-    if !repo::lock(&mut tx, actor.org_id(), id).await? {
-        return Err(OrderError::NotFound);
-    }
-    let order = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(OrderError::NotFound)?;
-    if matches!(scope(actor), Some(own) if order.technician_id != Some(own)) {
-        return Err(OrderError::NotFound);
-    }
-    Ok((tx, order))
 }
 
 /// Applies one lifecycle action inside a transaction holding the order's row lock, so of two

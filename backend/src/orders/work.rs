@@ -1,8 +1,8 @@
 //! The work on an order: its checklist, the proof `complete` needs, and the work report.
 
 use super::OrderError;
+use super::access::{lock_for_work, role_of, visible};
 use super::repo::{self, NewEvent, OrderRow};
-use super::service::{lock_for_work, role_of, visible};
 use super::work_repo::{self, StoredReport};
 use crate::actor::{Actor, Forbidden};
 use crate::state::AppState;

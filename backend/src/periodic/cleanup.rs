@@ -48,54 +48,18 @@ pub struct Cleaned {
 /// Deletes what expired as of `now`. Idempotent: a second run finds nothing more to delete.
 pub async fn clean(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Cleaned> {
     let db = &state.db;
-    let sessions = batched(move || async move {
-        sqlx::query!(
-            "DELETE FROM sessions WHERE id IN (
-                 SELECT id FROM sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)",
-            now,
-            ROW_BATCH,
-        )
-        .execute(db)
-        .await
-        .map(|done| done.rows_affected())
-    })
-    .await?;
-    let password_links = batched(move || async move {
-        sqlx::query!(
-            "DELETE FROM password_reset_tokens WHERE token_hash IN (
-                 SELECT token_hash FROM password_reset_tokens WHERE used_at IS NOT NULL OR expires_at < $1 LIMIT $2)",
-            now,
-            ROW_BATCH,
-        )
-        .execute(db)
-        .await
-        .map(|done| done.rows_affected())
-    })
-    .await?;
+    let sessions =
+        batched(move || async move { crate::auth::repo::delete_ended_sessions(db, now, ROW_BATCH).await }).await?;
+    let password_links =
+        batched(move || async move { crate::auth::repo::delete_spent_reset_links(db, now, ROW_BATCH).await }).await?;
     let periodic_runs =
-        batched(move || async move { super::runs::delete_finished(db, now - RUN_RETENTION, ROW_BATCH).await }).await?;
+        batched(move || async move { super::repo::delete_finished(db, now - RUN_RETENTION, ROW_BATCH).await }).await?;
     let deliveries = batched(move || async move {
-        sqlx::query!(
-            "DELETE FROM deliveries WHERE id IN (
-                 SELECT id FROM deliveries WHERE status <> 'pending' AND updated_at < $1 LIMIT $2)",
-            now - DELIVERY_RETENTION,
-            ROW_BATCH,
-        )
-        .execute(db)
-        .await
-        .map(|done| done.rows_affected())
+        crate::notifications::deliveries_repo::delete_finished(db, now - DELIVERY_RETENTION, ROW_BATCH).await
     })
     .await?;
     let daily_summaries = batched(move || async move {
-        sqlx::query!(
-            "DELETE FROM daily_summaries WHERE (org_id, local_date) IN (
-                 SELECT org_id, local_date FROM daily_summaries WHERE local_date < $1::date LIMIT $2)",
-            (now - SUMMARY_RETENTION).date_naive(),
-            ROW_BATCH,
-        )
-        .execute(db)
-        .await
-        .map(|done| done.rows_affected())
+        super::repo::delete_summaries_before(db, (now - SUMMARY_RETENTION).date_naive(), ROW_BATCH).await
     })
     .await?;
     let mut exports = 0;
@@ -132,7 +96,7 @@ where
 /// no attachment refers to: files of uploads whose saving was cut short. The listing of a store is
 /// in no guaranteed order, so it is walked whole, keeping the smallest keys after the position.
 async fn sweep_files(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<u64> {
-    let after = sqlx::query_scalar!("SELECT after_key FROM storage_sweep").fetch_one(&state.db).await?;
+    let after = crate::attachments::repo::sweep_position(&state.db).await?;
     let prefix = StorePath::from(FILES_PREFIX);
     let mut listing = state.storage.list_with_offset(Some(&prefix), &StorePath::from(after.as_str()));
     // A max-heap of the smallest keys seen, with their times: the largest leaves first when full.
@@ -162,6 +126,6 @@ async fn sweep_files(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<u64
             Err(error) => tracing::warn!(key, error = %error, "deleting an unreferenced file failed"),
         }
     }
-    sqlx::query!("UPDATE storage_sweep SET after_key = $1", position).execute(&state.db).await?;
+    crate::attachments::repo::set_sweep_position(&state.db, &position).await?;
     Ok(deleted)
 }

@@ -5,7 +5,7 @@
 //! idempotent: a slot run twice changes nothing the second time.
 
 pub mod cleanup;
-pub mod runs;
+pub mod repo;
 pub mod summary;
 
 use chrono::{DateTime, Utc};

@@ -2,16 +2,17 @@
 //! its office (admins, dispatchers, managers) gets yesterday's figures and today's, worded in each
 //! reader's language, through the inbox and the channels each reader chose for `daily_summary`.
 
+use super::repo::Subscriber;
 use crate::dashboard::repo::activity;
 use crate::dashboard::service::counters_at;
 use crate::jobs::queues::DeliverQueue;
 use crate::notifications::templates::{self, Template};
 use crate::notifications::worded::{Worded, WordedFor, send_worded};
 use crate::state::AppState;
-use chrono::{DateTime, Days, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Days, Timelike, Utc};
 use chrono_tz::Tz;
+use domain::Locale;
 use domain::schedule::local_day;
-use domain::{Locale, OrgId, UserId};
 use serde::Serialize;
 
 /// The notification kind of the summary: readers turn its channels on and off like any other.
@@ -36,27 +37,11 @@ pub struct SummaryFacts {
     pub link: String,
 }
 
-/// An organization that wants a summary, with the last local date it got one.
-struct Subscriber {
-    id: OrgId,
-    name: String,
-    time_zone: String,
-    hour: i32,
-    last_sent: Option<NaiveDate>,
-}
-
 /// Sends the summaries due at `now`: to every organization whose hour it is in its time zone and
 /// which did not get today's yet. Answers how many organizations were sent one. Safe to repeat:
 /// `send_worded` sends once per source (`summary:{org}:{local date}`), reader and channel.
 pub async fn send_due(state: &AppState, queue: &mut DeliverQueue, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let subscribers = sqlx::query_as!(
-        Subscriber,
-        r#"SELECT o.id AS "id: OrgId", o.name, o.time_zone, o.daily_summary_hour AS "hour!",
-                  (SELECT max(s.local_date) FROM daily_summaries s WHERE s.org_id = o.id) AS last_sent
-           FROM organizations o WHERE o.daily_summary_hour IS NOT NULL"#,
-    )
-    .fetch_all(&state.db)
-    .await?;
+    let subscribers = super::repo::summary_subscribers(&state.db).await?;
     let mut sent = 0;
     for org in subscribers {
         let tz: Tz = org.time_zone.parse().unwrap_or(Tz::UTC);
@@ -66,21 +51,14 @@ pub async fn send_due(state: &AppState, queue: &mut DeliverQueue, now: DateTime<
             continue;
         }
         let facts = figures(state, &org, tz, now).await?;
-        let readers = office(state, org.id).await?;
+        let readers = crate::users::repo::office(&state.db, org.id).await?;
         let to: Vec<WordedFor> = readers
             .into_iter()
             .map(|(user, locale)| WordedFor { user, locale, message: word(&facts, locale) })
             .collect();
         let source = format!("summary:{}:{today}", org.id);
         send_worded(state, queue, org.id, &source, KIND, &to).await?;
-        sqlx::query!(
-            "INSERT INTO daily_summaries (org_id, local_date, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            org.id.0,
-            today,
-            now,
-        )
-        .execute(&state.db)
-        .await?;
+        super::repo::record_summary(&state.db, org.id, today, now).await?;
         sent += 1;
     }
     Ok(sent)
@@ -104,19 +82,6 @@ async fn figures(state: &AppState, org: &Subscriber, tz: Tz, now: DateTime<Utc>)
         overdue: counters.overdue,
         link: state.settings.public_url.trim_end_matches('/').to_owned(),
     })
-}
-
-/// The office of the organization: its active admins, dispatchers and managers, with their language.
-async fn office(state: &AppState, org: OrgId) -> sqlx::Result<Vec<(UserId, Locale)>> {
-    let rows = sqlx::query!(
-        r#"SELECT id AS "id: UserId", locale FROM users
-           WHERE org_id = $1 AND status = 'active' AND role IN ('admin', 'dispatcher', 'manager')
-           ORDER BY id"#,
-        org.0,
-    )
-    .fetch_all(&state.db)
-    .await?;
-    Ok(rows.into_iter().map(|row| (row.id, Locale::parse(&row.locale).unwrap_or(Locale::En))).collect())
 }
 
 const SHIPPED_SOURCES: [(Locale, &str); 4] = [

@@ -1,10 +1,11 @@
 use super::repo::{self, NewPlan};
 use super::rule::Recurrence;
 use crate::actor::Actor;
+use crate::orders::booking;
 use crate::orders::repo::{self as orders_repo, NewEvent};
 use crate::orders::service::{check_customer_site, insert_new, invalid};
 use crate::orders::{OrderError, OrderError::Invalid};
-use crate::scheduling::{booking, repo as schedule_repo};
+use crate::scheduling::repo as schedule_repo;
 use crate::state::AppState;
 use crate::{audit, orgs};
 use chrono::{DateTime, Duration, Utc};

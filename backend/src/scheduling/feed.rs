@@ -5,7 +5,7 @@ use super::repo::{self, BookingRow};
 use super::service::ScheduleError;
 use crate::actor::Actor;
 use crate::auth::tokens::{hash_opaque_token, new_opaque_token};
-use crate::orders::{OrderError, service::visible};
+use crate::orders::{OrderError, access::visible};
 use crate::state::AppState;
 use chrono::{Duration, Utc};
 use domain::api::scheduling::CalendarFeedView;

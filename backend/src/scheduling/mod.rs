@@ -2,7 +2,6 @@
 //! the calendar, free-slot search and ranked suggestions.
 
 pub mod board;
-pub mod booking;
 pub mod feed;
 pub mod repo;
 pub mod routes;

@@ -4,7 +4,7 @@ use super::suggest;
 use crate::actor::{Actor, Forbidden};
 use crate::audit;
 use crate::orders::OrderError;
-use crate::orders::service::{scope, visible};
+use crate::orders::access::{scope, visible};
 use crate::state::AppState;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone as _, Utc};
 use domain::api::scheduling::{

@@ -137,3 +137,16 @@ pub async fn lock_active_admins(conn: &mut PgConnection, org: OrgId) -> sqlx::Re
     .fetch_all(conn)
     .await
 }
+
+/// The organization's office: its active admins, dispatchers and managers, with their language.
+pub async fn office(db: impl PgExecutor<'_>, org: OrgId) -> sqlx::Result<Vec<(UserId, Locale)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: UserId", locale FROM users
+           WHERE org_id = $1 AND status = 'active' AND role IN ('admin', 'dispatcher', 'manager')
+           ORDER BY id"#,
+        org.0,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, Locale::parse(&row.locale).unwrap_or(Locale::En))).collect())
+}

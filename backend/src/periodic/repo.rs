@@ -1,7 +1,8 @@
 //! `periodic_runs`: which slot of which task is owed, queued, done or given up.
 
 use super::Task;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::OrgId;
 use sqlx::{PgConnection, PgExecutor};
 use std::time::Duration;
 
@@ -120,4 +121,56 @@ pub async fn delete_finished(db: impl PgExecutor<'_>, before: DateTime<Utc>, lim
     .execute(db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Deletes up to `limit` records of daily summaries sent for local dates before `before`.
+pub async fn delete_summaries_before(db: impl PgExecutor<'_>, before: NaiveDate, limit: i64) -> sqlx::Result<u64> {
+    sqlx::query!(
+        "DELETE FROM daily_summaries WHERE (org_id, local_date) IN (
+             SELECT org_id, local_date FROM daily_summaries WHERE local_date < $1::date LIMIT $2)",
+        before,
+        limit,
+    )
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}
+
+/// An organization that wants a daily summary, with the last local date it got one.
+#[derive(Debug)]
+pub struct Subscriber {
+    pub id: OrgId,
+    pub name: String,
+    pub time_zone: String,
+    pub hour: i32,
+    pub last_sent: Option<NaiveDate>,
+}
+
+pub async fn summary_subscribers(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Subscriber>> {
+    sqlx::query_as!(
+        Subscriber,
+        r#"SELECT o.id AS "id: OrgId", o.name, o.time_zone, o.daily_summary_hour AS "hour!",
+                  (SELECT max(s.local_date) FROM daily_summaries s WHERE s.org_id = o.id) AS last_sent
+           FROM organizations o WHERE o.daily_summary_hour IS NOT NULL"#,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Records that the organization got its summary of `local_date`.
+pub async fn record_summary(
+    db: impl PgExecutor<'_>,
+    org: OrgId,
+    local_date: NaiveDate,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO daily_summaries (org_id, local_date, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        org.0,
+        local_date,
+        at,
+    )
+    .execute(db)
+    .await
+    .map(drop)
 }

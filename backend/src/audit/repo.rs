@@ -1,20 +1,8 @@
-use crate::actor::Actor;
-use domain::{OrgId, UserId};
+//! `audit_log`: an append-only record of who changed what.
+
+use super::By;
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-/// Who an audit entry is attributed to: an organization and, unless the system acted, a user.
-#[derive(Debug, Clone, Copy)]
-pub struct By {
-    pub org_id: OrgId,
-    pub user_id: Option<UserId>,
-}
-
-impl From<&Actor> for By {
-    fn from(actor: &Actor) -> Self {
-        Self { org_id: actor.org_id(), user_id: actor.user_id() }
-    }
-}
 
 /// Appends to the audit log, inside the caller's transaction so the entry and the change it
 /// describes commit or roll back together.

@@ -318,3 +318,16 @@ pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, f64)> {
     .await?;
     Ok((row.waiting, row.oldest))
 }
+
+/// Deletes up to `limit` deliveries that finished (sent, skipped or dead) before `before`.
+pub async fn delete_finished(db: impl PgExecutor<'_>, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
+    sqlx::query!(
+        "DELETE FROM deliveries WHERE id IN (
+             SELECT id FROM deliveries WHERE status <> 'pending' AND updated_at < $1 LIMIT $2)",
+        before,
+        limit,
+    )
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}
