@@ -2,7 +2,8 @@
 //!
 //! Each of `--concurrency` workers sends one request, waits for the whole answer, records it and
 //! sends the next, so the figures show what the server sustains at that many requests in flight.
-//! Run by hand: `cargo bench -p fieldflow --bench http_load -- --scenario me --concurrency 32`.
+//! Run by hand: `cargo bench -p fieldflow --bench http_load -- --scenario me --concurrency 32`;
+//! `--rate 1000` sends open-loop at a fixed rate instead.
 #![allow(clippy::print_stdout, reason = "a benchmark's output is its figures")]
 
 mod common;
@@ -59,6 +60,10 @@ struct Options {
     seconds: u64,
     email: String,
     password: String,
+    /// Open loop: requests per second in all, on a fixed schedule whatever the answers, each timed
+    /// from when it was due (so a slow answer's wait counts). Without it each worker sends its next
+    /// request when the last one is answered.
+    rate: Option<f64>,
 }
 
 fn parse_args() -> anyhow::Result<Options> {
@@ -69,6 +74,7 @@ fn parse_args() -> anyhow::Result<Options> {
         seconds: 15,
         email: "admin@example.com".into(),
         password: "fieldflow-demo".into(),
+        rate: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -99,6 +105,7 @@ fn parse_args() -> anyhow::Result<Options> {
             "--seconds" => options.seconds = value.parse().context("--seconds")?,
             "--email" => options.email = value,
             "--password" => options.password = value,
+            "--rate" => options.rate = Some(value.parse().context("--rate")?).filter(|rate: &f64| *rate > 0.0),
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -269,8 +276,16 @@ async fn worker(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut n = 0;
+    let begin = Instant::now();
     while Instant::now() < end {
-        let started = Instant::now();
+        let started = match options.rate {
+            Some(rate) => {
+                let due = begin + Duration::from_secs_f64((n * options.concurrency + index) as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+            None => Instant::now(),
+        };
         let outcome = one_request(&client, &options, &setup, index, n).await;
         n += 1;
         let finished = Instant::now();
@@ -319,8 +334,9 @@ async fn main() -> anyhow::Result<()> {
     let name = options.scenario.name();
     // requests counts every answer; throughput and latencies count the successful ones only.
     println!(
-        "{name}: concurrency={} requests={} errors={} throughput={:.1} req/s p50={:.1} ms p90={:.1} ms p99={:.1} ms",
+        "{name}: concurrency={}{} requests={} errors={} throughput={:.1} req/s p50={:.1} ms p90={:.1} ms p99={:.1} ms",
         options.concurrency,
+        options.rate.map(|rate| format!(" rate={rate}/s")).unwrap_or_default(),
         latencies.len() as u64 + total.errors,
         total.errors,
         latencies.len() as f64 / options.seconds as f64,

@@ -8,12 +8,14 @@ pub mod periodic;
 pub mod queues;
 pub mod relay;
 pub mod scheduler;
+pub mod stop;
 pub mod workers;
 
 use crate::state::AppState;
 use queues::Queues;
 use std::future::Future;
 use std::time::Duration;
+use stop::StopSignal;
 
 /// How long the jobs wait before trying Redis again when it cannot be reached.
 const RETRY: Duration = Duration::from_secs(1);
@@ -21,14 +23,7 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Runs the relay, the periodic scheduler and the workers until `stop`. Redis being down at start
 /// only delays them: meanwhile order actions go on and their events wait in the outbox.
 pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let (stopping, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        stop.await;
-        let _ = stopping.send(true);
-    });
-    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopped.wait_for(|stopped| *stopped).await;
-    };
+    let stop = StopSignal::on(stop);
     let queues = loop {
         match Queues::connect(&state.settings).await {
             Ok(queues) => break queues,
@@ -36,26 +31,26 @@ pub async fn run_jobs(state: AppState, stop: impl Future<Output = ()> + Send + '
                 tracing::warn!(error = format!("{error:#}"), "the job queues are unreachable; retrying");
                 tokio::select! {
                     () = tokio::time::sleep(RETRY) => {}
-                    () = until_stopped(stopped.clone()) => return Ok(()),
+                    () = stop.stopped() => return Ok(()),
                 }
             }
         }
     };
-    let relay = relay::run_relay(state.clone(), queues.clone(), until_stopped(stopped.clone()));
-    let scheduler = scheduler::run_scheduler(state.clone(), queues.periodic.clone(), until_stopped(stopped.clone()));
+    let relay = relay::run_relay(state.clone(), queues.clone(), stop.stopped());
+    let scheduler = scheduler::run_scheduler(state.clone(), queues.periodic.clone(), stop.stopped());
     let workers = async {
         // A worker ends when its Redis connection fails (Redis restarted, say); new ones take over
         // once Redis answers, and the relay's sweep hands over the jobs Redis lost.
         loop {
-            let worked = workers::run_workers(state.clone(), queues.clone(), until_stopped(stopped.clone())).await;
-            if *stopped.borrow() {
+            let worked = workers::run_workers(state.clone(), queues.clone(), stop.clone()).await;
+            if stop.is_stopped() {
                 return worked;
             }
             let error = worked.err().map(|error| format!("{error:#}")).unwrap_or_default();
             tracing::warn!(error, "the job workers stopped; starting new ones");
             tokio::select! {
                 () = tokio::time::sleep(RETRY) => {}
-                () = until_stopped(stopped.clone()) => return Ok(()),
+                () = stop.stopped() => return Ok(()),
             }
         }
     };

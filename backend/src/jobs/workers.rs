@@ -2,6 +2,7 @@
 //! counts how it went.
 
 use super::queues::{Announce, Deliver, Operate, Periodic, Queues, WORKER_CONCURRENCY, WORKER_POLL};
+use super::stop::StopSignal;
 use crate::periodic::repo::Run;
 use crate::state::AppState;
 use anyhow::Context;
@@ -86,12 +87,8 @@ async fn operate(job: Operate, state: Data<AppState>, queues: Data<Queues>) -> R
     outcome
 }
 
-/// Runs the queues' workers until `stop` completes, then finishes the jobs in flight.
-pub async fn run_workers(
-    state: AppState,
-    queues: Queues,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+/// Runs the queues' workers until `stop` fires, then finishes the jobs in flight.
+pub async fn run_workers(state: AppState, queues: Queues, stop: StopSignal) -> anyhow::Result<()> {
     let announcer = WorkerBuilder::new(worker_name("announce"))
         .backend(queues.announce.clone().poll_with_interval(WORKER_POLL))
         .data(state.clone())
@@ -119,21 +116,20 @@ pub async fn run_workers(
         .concurrency(OPERATION_CONCURRENCY)
         .retry(RetryPolicy::retries(JOB_RETRIES).with_backoff(backoff()?))
         .build(operate);
-    let (stopping, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        stop.await;
-        let _ = stopping.send(true);
-    });
-    let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopped.wait_for(|stopped| *stopped).await;
-        Ok::<(), std::io::Error>(())
+    // apalis wants the stop future to answer an io::Result.
+    let until = |stop: &StopSignal| {
+        let stopped = stop.stopped();
+        async move {
+            stopped.await;
+            Ok::<(), std::io::Error>(())
+        }
     };
     // Boxed: the workers' futures inline would make every caller's future tens of kilobytes.
     let (announced, delivered, ran, operated) = tokio::join!(
-        Box::pin(announcer.run_until(until(stopped.clone()))),
-        Box::pin(deliverer.run_until(until(stopped.clone()))),
-        Box::pin(periodic_worker.run_until(until(stopped.clone()))),
-        Box::pin(operator.run_until(until(stopped)))
+        Box::pin(announcer.run_until(until(&stop))),
+        Box::pin(deliverer.run_until(until(&stop))),
+        Box::pin(periodic_worker.run_until(until(&stop))),
+        Box::pin(operator.run_until(until(&stop)))
     );
     announced.map_err(|error| anyhow::anyhow!("the announce worker stopped: {error}"))?;
     delivered.map_err(|error| anyhow::anyhow!("the deliver worker stopped: {error}"))?;

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::Role;
 use fieldflow::jobs::queues::{self, Queues};
 use fieldflow::jobs::scheduler::schedule;
+use fieldflow::jobs::stop::StopSignal;
 use fieldflow::jobs::workers;
 use fieldflow::orders::sla;
 use fieldflow::periodic::{Task, cleanup, summary};
@@ -84,9 +85,10 @@ async fn a_run_whose_job_was_lost_is_queued_again_after_the_lease_and_done_once(
     assert_eq!(queues::waiting(&mut queues.periodic).await.unwrap(), Task::ALL.len());
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let workers = tokio::spawn(workers::run_workers(app.state.clone(), queues.clone(), async move {
+    let stop_signal = StopSignal::on(async move {
         let _ = stopped.await;
-    }));
+    });
+    let workers = tokio::spawn(workers::run_workers(app.state.clone(), queues.clone(), stop_signal));
     let mut done = 0;
     for _ in 0..200 {
         done = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM periodic_runs WHERE finished_at IS NOT NULL")
@@ -199,8 +201,6 @@ async fn the_sla_scanner_warns_once_then_reports_the_breach_and_rearms_for_a_new
     assert_eq!(due, created + Duration::minutes(180));
 }
 
-/// Counts rows matching a condition.
-
 /// Copies `order` `copies` times, each due at `due` (and created an hour before it).
 async fn clone_order(db: &PgPool, order: &Value, copies: i32, label: &str, due: DateTime<Utc>) {
     sqlx::query(
@@ -244,6 +244,7 @@ async fn the_sla_scanner_alerts_on_new_crossings_only_and_in_bounded_runs(db: Pg
     let burst_events = count(&db, "SELECT count(*) FROM order_events WHERE kind = 'sla_breached'").await;
     assert_eq!(burst_events, i64::from(burst), "each new breach raised one event");
 }
+/// Counts rows matching a condition.
 async fn count(db: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }
