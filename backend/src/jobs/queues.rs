@@ -61,8 +61,12 @@ pub const WORKER_POLL: Duration = Duration::from_millis(50);
 /// jobs it held (a crashed process's jobs are resumed about 15 s later).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const MISSED_HEARTBEATS: usize = 3;
-/// Jobs run at once per worker process and queue.
-pub const WORKER_CONCURRENCY: usize = 8;
+/// Jobs run at once per worker process and queue. The jobs mostly wait on PostgreSQL, Redis and
+/// Telegram, so this is well above the cores.
+pub const WORKER_CONCURRENCY: usize = 16;
+/// Jobs a worker takes from Redis per fetch. apalis-redis's default of 10 caps a queue at 10 per
+/// poll, 200 jobs/s at `WORKER_POLL`: below the announce rate `scripts/bench-notifications` drives.
+const FETCH_BATCH: usize = 50;
 
 impl Queues {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
@@ -85,6 +89,7 @@ pub fn queue_config(settings: &Settings, name: &str) -> Config {
         .queue(format!("{}{name}", settings.redis_key_prefix))
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(MISSED_HEARTBEATS)
+        .batch_size(FETCH_BATCH)
 }
 
 /// Jobs waiting in a queue's sorted set: due ones and scheduled ones.
