@@ -1,5 +1,5 @@
 use super::listener::{Subscription, Wake};
-use super::repo;
+use super::repo::{self, Position};
 use crate::actor::{Actor, Forbidden, UserActor};
 use crate::auth::{self, AuthError};
 use crate::orders::access::scope;
@@ -7,7 +7,7 @@ use crate::state::AppState;
 use domain::api::events::OrderStreamEvent;
 use domain::{FieldError, FieldErrors, Permission, UserId};
 use futures_util::Stream;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -16,6 +16,9 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 const BATCH: i64 = 500;
 /// How often a stream re-checks its session (a logout, a disabled account or a role change).
 const SESSION_CHECK: Duration = Duration::from_secs(30);
+/// How soon a stream reads again events held back behind a running transaction: its end may wake
+/// nobody (it need not write an event).
+const HELD_BACK_RETRY: Duration = Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventStreamError {
@@ -58,7 +61,8 @@ impl StartAt<'_> {
 }
 
 /// Opens the caller's stream: everything after the starting point, then new events as they are
-/// committed (by any process), each once and in id order, within the caller's scope.
+/// committed (by any process), each once, within the caller's scope. One order's lifecycle events
+/// arrive in the order they happened: an action's transaction begins by locking the order's row.
 pub async fn open(
     state: &AppState,
     token: Option<&str>,
@@ -69,9 +73,14 @@ pub async fn open(
     let after = start.parse().map_err(EventStreamError::Invalid)?;
     // Subscribe before choosing the starting point, so no wake-up after it is missed.
     let subscription = state.events.subscribe(&state.db);
-    let cursor = match after {
-        Some(id) => id,
-        None => repo::newest(&state.db, actor.org_id).await?,
+    let (cursor, skip) = match after {
+        Some(0) => (Position::default(), HashSet::new()),
+        // An id this organization never had: the next new event.
+        Some(id) => match repo::position_of(&state.db, actor.org_id, id).await? {
+            Some(position) => (position, HashSet::new()),
+            None => start_now(state, &actor).await?,
+        },
+        None => start_now(state, &actor).await?,
     };
     let mut session_check = tokio::time::interval_at(Instant::now() + SESSION_CHECK, SESSION_CHECK);
     session_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -80,7 +89,9 @@ pub async fn open(
         scope: scope(&Actor::User(actor)),
         actor,
         cursor,
+        skip,
         behind: true,
+        held_back: false,
         pending: VecDeque::new(),
         subscription,
         session_check,
@@ -88,15 +99,25 @@ pub async fn open(
     Ok(futures_util::stream::unfold(reader, Reader::next))
 }
 
+/// Where a stream without a starting point begins: after what is committed now.
+async fn start_now(state: &AppState, actor: &UserActor) -> sqlx::Result<(Position, HashSet<i64>)> {
+    let now = repo::now(&state.db, actor.org_id).await?;
+    Ok((now.position, now.committed.into_iter().collect()))
+}
+
 struct Reader {
     state: AppState,
     actor: UserActor,
     /// A technician's own id: they receive only events of their orders.
     scope: Option<UserId>,
-    /// The last event id read from the table (sent or out of scope); the next read starts after it.
-    cursor: i64,
+    /// The last event read from the table (sent or out of scope); the next read starts after it.
+    cursor: Position,
+    /// Events committed before the stream opened that sort after `cursor`: not new, not sent.
+    skip: HashSet<i64>,
     /// Whether the table may hold events after `cursor`.
     behind: bool,
+    /// Whether the last read stopped at events an earlier transaction may still precede.
+    held_back: bool,
     pending: VecDeque<OrderStreamEvent>,
     subscription: Subscription,
     session_check: Interval,
@@ -128,6 +149,7 @@ impl Reader {
                     Err(RecvError::Lagged(_)) => self.behind = true,
                     Err(RecvError::Closed) => return None,
                 },
+                () = tokio::time::sleep(HELD_BACK_RETRY), if self.held_back => self.behind = true,
                 _ = self.session_check.tick() => {
                     if !self.session_live().await {
                         return None;
@@ -140,11 +162,12 @@ impl Reader {
     }
 
     async fn read(&mut self) -> sqlx::Result<()> {
-        let rows = repo::after(&self.state.db, self.actor.org_id, self.cursor, self.scope, BATCH).await?;
-        self.behind = rows.len() as i64 == BATCH;
-        for row in rows {
-            self.cursor = row.event.id;
-            if row.visible {
+        let read = repo::after(&self.state.db, self.actor.org_id, self.cursor, self.scope, BATCH).await?;
+        self.held_back = read.held_back;
+        self.behind = !read.held_back && read.rows.len() as i64 == BATCH;
+        for row in read.rows {
+            self.cursor = row.position;
+            if !self.skip.remove(&row.event.id) && row.visible {
                 self.pending.push_back(row.event);
             }
         }

@@ -8,7 +8,7 @@ use super::OrderError;
 use super::access::{lock_for_work, performer, view};
 use super::repo::{self, NewEvent};
 use crate::actor::Actor;
-use crate::scheduling::repo::{self as schedule_repo, FactsFilter, TechnicianFacts};
+use crate::scheduling::repo::{self as schedule_repo, FactsFilter, Pick, TechnicianFacts};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use domain::api::orders::{EventChannel, OrderView};
@@ -24,7 +24,7 @@ const EXCLUSION_VIOLATION: &str = "23P01";
 /// The active technician's scheduling facts, or a validation error naming `technician_id`.
 pub async fn technician(conn: &mut PgConnection, org: OrgId, id: UserId) -> Result<TechnicianFacts, OrderError> {
     let ids = [id.0];
-    let filter = FactsFilter { ids: Some(&ids), limit: 1, ..FactsFilter::default() };
+    let filter = FactsFilter { pick: Pick::Ids(&ids), limit: 1, ..FactsFilter::default() };
     schedule_repo::technician_facts(&mut *conn, org, &filter).await?.into_iter().next().ok_or_else(|| {
         OrderError::Invalid(FieldErrors::single(
             "technician_id",

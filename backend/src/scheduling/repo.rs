@@ -202,12 +202,23 @@ pub struct TechnicianFacts {
 }
 
 /// Which active technicians to consider.
+#[derive(Debug, Clone, Copy)]
+pub enum Pick<'a> {
+    /// These, by id.
+    Ids(&'a [Uuid]),
+    /// Those with every one of `skills`, in `zone` when given.
+    Matching { skills: &'a [String], zone: Option<&'a str> },
+}
+
+impl Default for Pick<'_> {
+    fn default() -> Self {
+        Self::Matching { skills: &[], zone: None }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FactsFilter<'a> {
-    pub ids: Option<&'a [Uuid]>,
-    /// Every one of these.
-    pub skills: &'a [String],
-    pub zone: Option<&'a str>,
+    pub pick: Pick<'a>,
     pub after: Option<Uuid>,
     pub limit: i64,
 }
@@ -217,29 +228,53 @@ pub async fn technician_facts(
     org: OrgId,
     filter: &FactsFilter<'_>,
 ) -> sqlx::Result<Vec<TechnicianFacts>> {
-    sqlx::query_as!(
-        TechnicianFacts,
-        r#"SELECT u.id AS "id: UserId", u.full_name, u.time_zone AS "time_zone: TimeZone",
-                  p.working_hours AS "working_hours: Json<WorkingHours>", p.max_jobs_per_day, p.calendar_color,
-                  p.skills AS "skills: Vec<Tag>", p.zones AS "zones: Vec<Tag>"
-           FROM users u
-           JOIN technician_profiles p ON p.user_id = u.id AND p.org_id = u.org_id
-           WHERE u.org_id = $1 AND u.role = 'technician' AND u.status = 'active'
-             AND ($2::uuid[] IS NULL OR u.id = ANY ($2))
-             AND p.skills @> $3::text[]
-             AND ($4::text IS NULL OR $4 = ANY (p.zones))
-             AND ($5::uuid IS NULL OR u.id > $5)
-           ORDER BY u.id
-           LIMIT $6"#,
-        org.0,
-        filter.ids,
-        filter.skills,
-        filter.zone,
-        filter.after,
-        filter.limit,
-    )
-    .fetch_all(db)
-    .await
+    // Two statements, not one with `$ids IS NULL OR …`: PostgreSQL caches one generic plan per
+    // statement, and that one walked every technician (the skills index) to find one by id.
+    match filter.pick {
+        Pick::Ids(ids) => {
+            sqlx::query_as!(
+                TechnicianFacts,
+                r#"SELECT u.id AS "id: UserId", u.full_name, u.time_zone AS "time_zone: TimeZone",
+                      p.working_hours AS "working_hours: Json<WorkingHours>", p.max_jobs_per_day, p.calendar_color,
+                      p.skills AS "skills: Vec<Tag>", p.zones AS "zones: Vec<Tag>"
+               FROM users u
+               JOIN technician_profiles p ON p.user_id = u.id AND p.org_id = u.org_id
+               WHERE u.id = ANY ($2) AND u.org_id = $1 AND u.role = 'technician' AND u.status = 'active'
+                 AND ($3::uuid IS NULL OR u.id > $3)
+               ORDER BY u.id
+               LIMIT $4"#,
+                org.0,
+                ids,
+                filter.after,
+                filter.limit,
+            )
+            .fetch_all(db)
+            .await
+        }
+        Pick::Matching { skills, zone } => {
+            sqlx::query_as!(
+                TechnicianFacts,
+                r#"SELECT u.id AS "id: UserId", u.full_name, u.time_zone AS "time_zone: TimeZone",
+                      p.working_hours AS "working_hours: Json<WorkingHours>", p.max_jobs_per_day, p.calendar_color,
+                      p.skills AS "skills: Vec<Tag>", p.zones AS "zones: Vec<Tag>"
+               FROM users u
+               JOIN technician_profiles p ON p.user_id = u.id AND p.org_id = u.org_id
+               WHERE u.org_id = $1 AND u.role = 'technician' AND u.status = 'active'
+                 AND p.skills @> $2::text[]
+                 AND ($3::text IS NULL OR $3 = ANY (p.zones))
+                 AND ($4::uuid IS NULL OR u.id > $4)
+               ORDER BY u.id
+               LIMIT $5"#,
+                org.0,
+                skills,
+                zone,
+                filter.after,
+                filter.limit,
+            )
+            .fetch_all(db)
+            .await
+        }
+    }
 }
 
 /// A booking with what the calendar and the ranking need.

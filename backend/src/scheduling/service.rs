@@ -1,5 +1,5 @@
 use super::board::{self, Board};
-use super::repo::{self, FactsFilter, TechnicianFacts};
+use super::repo::{self, FactsFilter, Pick, TechnicianFacts};
 use super::suggest;
 use crate::actor::{Actor, Forbidden};
 use crate::audit;
@@ -44,7 +44,7 @@ async fn reachable_technician(state: &AppState, actor: &Actor, id: UserId) -> Re
         return Err(ScheduleError::NotFound("technician"));
     }
     let ids = [id.0];
-    let filter = FactsFilter { ids: Some(&ids), limit: 1, ..FactsFilter::default() };
+    let filter = FactsFilter { pick: Pick::Ids(&ids), limit: 1, ..FactsFilter::default() };
     let found = repo::technician_facts(&state.db, actor.org_id(), &filter).await?;
     found.into_iter().next().ok_or(ScheduleError::NotFound("technician"))
 }
@@ -204,7 +204,11 @@ async fn lanes(
     limit: usize,
 ) -> Result<SchedulePage, ScheduleError> {
     let org = actor.org_id();
-    let filter = FactsFilter { ids, after: cursor.map(|c| c.0), limit: limit as i64 + 1, ..FactsFilter::default() };
+    let filter = FactsFilter {
+        pick: ids.map_or_else(Pick::default, Pick::Ids),
+        after: cursor.map(|c| c.0),
+        limit: limit as i64 + 1,
+    };
     let mut technicians = repo::technician_facts(&state.db, org, &filter).await?;
     let next_cursor = if technicians.len() > limit {
         technicians.truncate(limit);
@@ -289,7 +293,8 @@ pub async fn slots(state: &AppState, actor: &Actor, query: &SlotSearchQuery) -> 
     let org = actor.org_id();
     let skills: Vec<String> = search.skills.iter().map(ToString::to_string).collect();
     let zone = search.zone.as_ref().map(ToString::to_string);
-    let filter = FactsFilter { skills: &skills, zone: zone.as_deref(), limit: 2_000, ..FactsFilter::default() };
+    let filter =
+        FactsFilter { pick: Pick::Matching { skills: &skills, zone: zone.as_deref() }, limit: 2_000, after: None };
     let mut conn = state.db.acquire().await?;
     let technicians = repo::technician_facts(&mut *conn, org, &filter).await?;
     let settings = board::settings(&mut conn, org).await?;

@@ -302,6 +302,47 @@ async fn events_made_through_another_process_arrive_and_a_reconnect_gets_exactly
     assert!(resumed.next(Duration::from_secs(5)).await.is_none(), "the stream ended");
 }
 
+/// Writers do not take turns: an event whose transaction commits late still reaches the stream, in
+/// its place before what committed meanwhile, and only the stream waits for it.
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn an_event_committed_after_a_newer_one_still_arrives_in_commit_order(db: PgPool) {
+    let app = TestApp::new(db.clone()).await;
+    let shop = Shop::open(&app, "Acme Repairs", "acme.test").await;
+    let server = Server::start(&db).await;
+    let (slow_order, order) = (shop.new_order(&server).await, shop.new_order(&server).await);
+    let mut stream = server.stream(Some(&shop.admin), "", None).await;
+
+    // A slow writer records an event of one order and has not committed yet…
+    let mut slow = db.begin().await.unwrap();
+    let slow_event: i64 = sqlx::query_scalar(
+        "INSERT INTO order_events (org_id, order_id, kind, channel)
+         SELECT org_id, id, 'note', 'api' FROM orders WHERE id = $1::text::uuid RETURNING id",
+    )
+    .bind(slow_order["id"].as_str().unwrap())
+    .fetch_one(&mut *slow)
+    .await
+    .unwrap();
+    // …when an action on another order commits without waiting for it…
+    let assign = server.act(&shop.admin, &order, "assign", json!({ "technician_id": shop.tech_a_id }));
+    let assigned = tokio::time::timeout(Duration::from_secs(5), assign).await.expect("the action does not wait");
+    assert_eq!(assigned["status"], "assigned");
+    // …but the stream holds the action back, since the slow event comes first and may yet commit.
+    stream.assert_quiet().await;
+    slow.commit().await.unwrap();
+    let (first, second) = (stream.expect().await, stream.expect().await);
+    assert_eq!((first.id, first.kind.as_str()), (slow_event, "note"));
+    assert_eq!((second.kind.as_str(), &second.data["order_id"]), ("assign", &order["id"]));
+    assert!(second.id > first.id);
+    stream.assert_quiet().await;
+
+    // Resuming after the slow event gets the action, and after the action nothing.
+    let mut resumed = server.stream(Some(&shop.admin), "", Some(first.id)).await;
+    assert_eq!(resumed.expect().await.id, second.id);
+    resumed.assert_quiet().await;
+    let mut caught_up = server.stream(Some(&shop.admin), "", Some(second.id)).await;
+    caught_up.assert_quiet().await;
+}
+
 #[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
 async fn a_technician_sees_only_events_of_their_orders_and_no_organization_sees_another(db: PgPool) {
     let app = TestApp::new(db.clone()).await;

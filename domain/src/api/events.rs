@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderStreamEvent {
-    /// Increasing within the organization; resume after it with `Last-Event-ID` or `?after=`.
+    /// Unique; resume after it with `Last-Event-ID` or `?after=`. Ids increase along one order's
+    /// events; across orders the stream follows commit order, which ids need not.
     pub id: i64,
     pub order_id: OrderId,
     pub kind: String,
@@ -25,7 +26,8 @@ pub struct OrderStreamEvent {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct EventStreamQuery {
-    /// Replay the events after this id first (the `Last-Event-ID` header, when sent, wins).
+    /// Replay the events after this one first (the `Last-Event-ID` header, when sent, wins); 0
+    /// replays from the beginning, an id the organization never had starts with the next new event.
     /// Without either, the stream starts with the next new event.
     pub after: Option<i64>,
     /// The access token, for `EventSource` clients that cannot send an `Authorization` header.
