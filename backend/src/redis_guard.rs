@@ -5,9 +5,10 @@
 
 use crate::config::Settings;
 use anyhow::Context;
+use redis::aio::MultiplexedConnection;
 use secrecy::ExposeSecret;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Longest a call may take, connecting included; a healthy Redis answers in about a millisecond.
@@ -29,10 +30,15 @@ pub fn redis_pool(settings: &Settings) -> anyhow::Result<deadpool_redis::Pool> {
     config.create_pool(Some(deadpool_redis::Runtime::Tokio1)).context("FIELDFLOW_REDIS_URL is not a valid Redis URL")
 }
 
-/// The Redis pool behind one circuit breaker, shared by everything that holds a clone.
+/// One multiplexed Redis connection behind one circuit breaker, shared by everything that holds a
+/// clone. Requests share the connection (it pipelines concurrent calls) instead of checking one out
+/// of the pool per call: the pool tests each checkout with a `PING`, which would double the round
+/// trips of every rate-limited, cached request. A failed call drops the connection, and the next
+/// call connects afresh through the pool.
 #[derive(Clone)]
 pub struct GuardedRedis {
     pool: deadpool_redis::Pool,
+    shared: Arc<Mutex<Option<MultiplexedConnection>>>,
     breaker: Arc<Breaker>,
 }
 
@@ -81,7 +87,20 @@ impl Breaker {
 impl GuardedRedis {
     pub fn new(pool: deadpool_redis::Pool) -> Self {
         let breaker = Breaker { since: Instant::now(), open_until: AtomicU64::new(0), failing: AtomicBool::new(false) };
-        Self { pool, breaker: Arc::new(breaker) }
+        Self { pool, shared: Arc::default(), breaker: Arc::new(breaker) }
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Option<MultiplexedConnection>> {
+        // The guarded value is a connection handle, whole whatever a panicking holder did.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn connection(&self) -> anyhow::Result<MultiplexedConnection> {
+        if let Some(connection) = self.shared().clone() {
+            return Ok(connection);
+        }
+        let connected = deadpool_redis::Connection::take(self.pool.get().await?);
+        Ok(self.shared().get_or_insert(connected).clone())
     }
 
     /// Runs `call` on a pooled connection, unless a recent failure opened the breaker. `None` when
@@ -90,7 +109,7 @@ impl GuardedRedis {
     pub async fn run<T>(
         &self,
         what: &'static str,
-        call: impl AsyncFnOnce(&mut deadpool_redis::Connection) -> redis::RedisResult<T>,
+        call: impl AsyncFnOnce(&mut MultiplexedConnection) -> redis::RedisResult<T>,
     ) -> Option<T> {
         if self.breaker.is_open() {
             return None;
@@ -103,10 +122,10 @@ impl GuardedRedis {
     pub async fn run_anyway<T>(
         &self,
         what: &'static str,
-        call: impl AsyncFnOnce(&mut deadpool_redis::Connection) -> redis::RedisResult<T>,
+        call: impl AsyncFnOnce(&mut MultiplexedConnection) -> redis::RedisResult<T>,
     ) -> Option<T> {
         let attempt = async {
-            let mut conn = self.pool.get().await?;
+            let mut conn = self.connection().await?;
             anyhow::Ok(call(&mut conn).await?)
         };
         let outcome = match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
@@ -119,6 +138,8 @@ impl GuardedRedis {
                 Some(value)
             }
             Err(error) => {
+                // Whether the connection or only this call failed, a new connection is cheap.
+                self.shared().take();
                 self.breaker.trip(what, &error);
                 None
             }

@@ -1,6 +1,9 @@
 //! Request limits: every route under `/api/v1` counts against its client IP and, when it carries a
 //! valid access token, against its user; the public pages (tracking, calendar feeds) against their
-//! client IP. One fixed window per minute each, one Redis round trip per request for all of them.
+//! client IP. One fixed window per minute each. The routes that guess passwords or send email
+//! count every hit in Redis at once (one round trip for all their windows), exact across
+//! processes; every other request is counted in the process and sent to Redis in batches
+//! ([`Counting::Batched`]), so it costs no Redis round trip once its windows are known.
 //! Health, readiness, metrics, the OpenAPI document and the frontend's files are not limited: probes
 //! and scrapers call them from a few addresses on a schedule, and none of them reads the database
 //! per request beyond `/readyz`'s ping.
@@ -8,7 +11,7 @@
 use super::extract::bearer_token;
 use crate::auth::ClientInfo;
 use crate::error::AppError;
-use crate::rate_limit::{Limit, Usage};
+use crate::rate_limit::{Counting, Limit, Usage};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -53,25 +56,35 @@ pub async fn limit_api(State(state): State<AppState>, client: ClientInfo, reques
     let per_user = Limit { name: "api:user", max: state.settings.api_rate_limits.per_user_per_minute, window: MINUTE };
     let user = principal(&state, request.headers());
     let mut hits = vec![(per_ip(&state), client.ip.as_str())];
-    if let Some(limit) = route_limit(&state, request.uri().path()) {
-        hits.push((limit, client.ip.as_str()));
-    }
+    let counting = match route_limit(&state, request.uri().path()) {
+        Some(limit) => {
+            hits.push((limit, client.ip.as_str()));
+            Counting::EveryHit
+        }
+        None => Counting::Batched,
+    };
     if let Some(user) = &user {
         hits.push((per_user, user.as_str()));
     }
-    enforce(&state, &hits, request, next).await
+    enforce(&state, &hits, counting, request, next).await
 }
 
 /// The per-IP limit alone, for public pages; it shares its window with the API's.
 pub async fn limit_public(State(state): State<AppState>, client: ClientInfo, request: Request, next: Next) -> Response {
-    enforce(&state, &[(per_ip(&state), client.ip.as_str())], request, next).await
+    enforce(&state, &[(per_ip(&state), client.ip.as_str())], Counting::Batched, request, next).await
 }
 
 /// Counts the hits; refuses with 429 when any window is over, naming the latest time to retry.
 /// Either way the response says where the tightest window stands (`RateLimit-*` headers).
 /// Without Redis everything passes, without headers.
-async fn enforce(state: &AppState, hits: &[(Limit, &str)], request: Request, next: Next) -> Response {
-    let Some(usages) = state.limiter.count_hits(hits).await else {
+async fn enforce(
+    state: &AppState,
+    hits: &[(Limit, &str)],
+    counting: Counting,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(usages) = state.limiter.count_hits(hits, counting).await else {
         return next.run(request).await;
     };
     let mut retry_after = None;

@@ -1,10 +1,14 @@
 //! Limits on the whole API: per signed-in user and per client IP, 429 with `Retry-After` in the
 //! error shape, `RateLimit-*` headers, and a Redis outage that neither blocks nor slows requests.
+//! Counted in the process and sent to Redis in batches: no Redis round trip per request, and the
+//! processes of one deployment still share their windows.
 
+use crate::support::redis_proxy::CountingRedisProxy;
 use crate::support::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::Role;
+use fieldflow::rate_limit::FLUSH_EVERY;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
@@ -150,4 +154,74 @@ async fn a_silent_redis_is_skipped_after_one_timeout(db: PgPool) {
     let (ann, _) = org_with_two_admins(&app).await;
     let took = twenty_requests(&app, &ann).await;
     assert!(took < Duration::from_secs(2), "20 requests took {took:?}");
+}
+
+/// Two API processes of one deployment: each sees the other's hits once they are flushed, and
+/// a user who spread requests over both is refused by both.
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn processes_sharing_redis_share_their_windows(db: PgPool) {
+    let first = TestApp::with_settings(db.clone(), |s| s.api_rate_limits.per_user_per_minute = 10).await;
+    let prefix = first.state.settings.redis_key_prefix.clone();
+    let second = TestApp::with_settings(db, |s| {
+        s.api_rate_limits.per_user_per_minute = 10;
+        s.redis_key_prefix = prefix;
+    })
+    .await;
+    let (ann, _) = org_with_two_admins(&first).await;
+
+    for _ in 0..5 {
+        assert_eq!(first.get("/api/v1/me", Some(&ann)).await.status, StatusCode::OK);
+    }
+    tokio::time::sleep(FLUSH_EVERY * 3).await;
+    let sixth = second.get("/api/v1/me", Some(&ann)).await;
+    assert_eq!(sixth.status, StatusCode::OK, "{:?}", sixth.body);
+    assert_eq!(header_number(&sixth, "ratelimit-remaining"), 4, "the second process counts the first's five hits");
+
+    for _ in 0..4 {
+        assert_eq!(first.get("/api/v1/me", Some(&ann)).await.status, StatusCode::OK);
+    }
+    tokio::time::sleep(FLUSH_EVERY * 3).await;
+    assert_limited(&first.get("/api/v1/me", Some(&ann)).await);
+    // The second process last heard of the window at its own hit: it may let one more through
+    // before its flush brings it the first's hits.
+    let _stale = second.get("/api/v1/me", Some(&ann)).await;
+    tokio::time::sleep(FLUSH_EVERY * 3).await;
+    assert_limited(&second.get("/api/v1/me", Some(&ann)).await);
+}
+
+/// `requests` GETs of `path`, and the Redis commands they cost beyond the flushes that ran meanwhile
+/// (each flush is one command); the flushes are counted from the time taken.
+async fn redis_commands_of(app: &TestApp, proxy: &CountingRedisProxy, path: &str, token: &str) -> (usize, usize) {
+    let requests = 40;
+    let before = proxy.commands();
+    let started = Instant::now();
+    for _ in 0..requests {
+        let response = app.get(path, Some(token)).await;
+        assert_eq!(response.status, StatusCode::OK, "{:?}", response.body);
+    }
+    let took = started.elapsed();
+    let flushes = usize::try_from(took.as_millis() / FLUSH_EVERY.as_millis()).unwrap() + 2;
+    assert!(flushes < requests / 2, "{requests} requests took {took:?}: too slow to tell flushes from requests");
+    (proxy.commands() - before, flushes)
+}
+
+#[sqlx::test(migrator = "fieldflow::db::MIGRATOR")]
+async fn a_request_costs_no_redis_round_trip_to_count_and_one_to_read_the_cache(db: PgPool) {
+    let proxy = CountingRedisProxy::start().await;
+    let app = TestApp::with_settings(db, |s| s.redis_url = proxy.url.clone().into()).await;
+    let (ann, _) = org_with_two_admins(&app).await;
+    // Known windows, an open connection and a cached `GET /org`.
+    for path in ["/api/v1/me", "/api/v1/org", "/api/v1/org"] {
+        let response = app.get(path, Some(&ann)).await;
+        assert!(response.headers.contains_key("ratelimit-remaining"), "counted through the proxy");
+    }
+    tokio::time::sleep(FLUSH_EVERY * 2).await;
+
+    let (commands, flushes) = redis_commands_of(&app, &proxy, "/api/v1/me", &ann).await;
+    assert!(commands <= flushes, "{commands} Redis commands for 40 uncached requests, {flushes} flushes at most");
+    let (commands, flushes) = redis_commands_of(&app, &proxy, "/api/v1/org", &ann).await;
+    assert!(
+        (40..=40 + flushes).contains(&commands),
+        "{commands} Redis commands for 40 cached requests: one cache read each, {flushes} flushes at most"
+    );
 }

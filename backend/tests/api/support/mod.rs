@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod push;
+pub mod redis_proxy;
 pub mod shop;
 pub mod smtp;
 pub mod telegram;
