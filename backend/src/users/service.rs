@@ -46,7 +46,7 @@ pub async fn update_me(state: &AppState, actor: &UserActor, request: &UpdateMeRe
     repo::update(&mut tx, actor.org_id, actor.user_id, &changes, None).await?;
     let view = repo::find(&mut *tx, actor.org_id, actor.user_id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
-    technicians_changed(state, &view, None).await;
+    user_changed(state, &view, None).await;
     Ok(view)
 }
 
@@ -86,7 +86,7 @@ pub async fn create(state: &AppState, actor: &Actor, request: &CreateUserRequest
     }
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
-    technicians_changed(state, &view, None).await;
+    user_changed(state, &view, None).await;
     if let Some(mail) = invitation {
         state.mailer.send_in_background(mail);
     }
@@ -142,7 +142,7 @@ pub async fn update(
     audit::record(&mut tx, actor, "user.updated", ("user", id.0), json!({})).await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
-    technicians_changed(state, &view, Some(before.role)).await;
+    user_changed(state, &view, Some(before.role)).await;
     Ok(view)
 }
 
@@ -167,13 +167,16 @@ pub async fn set_status(
     audit::record(&mut tx, actor, action, ("user", id.0), json!({ "sessions_ended": ended })).await?;
     let view = repo::find(&mut *tx, actor.org_id(), id).await?.ok_or(UserError::NotFound)?;
     tx.commit().await?;
-    technicians_changed(state, &view, None).await;
+    user_changed(state, &view, None).await;
     Ok(view)
 }
 
-/// After a committed change of a user who is, or was until now, a technician: the technician
-/// list shows their account too.
-async fn technicians_changed(state: &AppState, user: &UserView, role_before: Option<Role>) {
+/// After a committed change of a user: this process forgets their sessions at once (the other
+/// processes do when PostgreSQL's notification reaches them), so a new role or a disabled account
+/// applies to the very next request; and when they are, or were until now, a technician, the
+/// technician list, which shows their account too, is invalidated.
+async fn user_changed(state: &AppState, user: &UserView, role_before: Option<Role>) {
+    state.sessions.forget_user(user.id);
     if user.role == Role::Technician || role_before == Some(Role::Technician) {
         state.cache.invalidate(user.org_id, &[Cached::Technicians]).await;
     }

@@ -465,6 +465,19 @@ async fn worded_messages_reach_the_named_people_once_by_their_choices_and_can_be
 
     let _stop = start_jobs(state);
     let sent = telegram.wait_for(1, Duration::from_secs(10)).await;
+    // The worker records the send once Telegram has answered, a moment after the message arrived.
+    for _ in 0..200 {
+        let recorded: Option<String> =
+            sqlx::query_scalar("SELECT status FROM deliveries WHERE source = $1 AND channel = 'telegram'")
+                .bind(&source)
+                .fetch_optional(&db)
+                .await
+                .unwrap();
+        if recorded.as_deref() == Some("sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(sent[0].chat_id, 2001);
     assert!(sent[0].text.starts_with("<b>Heads up</b>\nRoad closed &lt;b&gt;north&lt;/b&gt;"), "{}", sent[0].text);
     let inbox = shop.app.get("/api/v1/notifications", Some(&shop.tech_b)).await;
