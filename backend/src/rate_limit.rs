@@ -207,7 +207,7 @@ impl LocalWindows {
     fn learn(&self, sent: &[Sending], answer: Option<&[Counted]>, own: u32, now: Instant) {
         let mut windows = self.lock();
         for (index, sending) in sent.iter().enumerate() {
-            let earlier = sending.hits - own;
+            let earlier = sending.hits.saturating_sub(own);
             let Some(counted) = answer.and_then(|answer| answer.get(index)) else {
                 if let Some(window) = windows.get_mut(&sending.key) {
                     window.in_flight = window.in_flight.saturating_sub(earlier);
@@ -348,6 +348,12 @@ mod tests {
         Counted { count, left: Duration::from_secs(30) }
     }
 
+    /// Makes window `a` known here, as Redis answered its first hit with `count`.
+    fn known(local: &LocalWindows, now: Instant, count: u32) {
+        let sent = local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap_err();
+        local.learn(&sent, Some(&[answered(count)]), 1, now);
+    }
+
     fn counts(usages: &[Usage]) -> Vec<u32> {
         usages.iter().map(|usage| usage.count).collect()
     }
@@ -375,8 +381,7 @@ mod tests {
     fn one_unknown_window_sends_the_requests_other_unsent_hits_along() {
         let local = LocalWindows::default();
         let now = Instant::now();
-        let sent = local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap_err();
-        local.learn(&sent, Some(&[answered(1)]), 1, now);
+        known(&local, now, 1);
         local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap();
 
         let sent = local.count_or_send(&keys(&["a", "b"]), Counting::Batched, now).unwrap_err();
@@ -392,8 +397,7 @@ mod tests {
     fn every_hit_counting_always_asks_redis() {
         let local = LocalWindows::default();
         let now = Instant::now();
-        let sent = local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap_err();
-        local.learn(&sent, Some(&[answered(1)]), 1, now);
+        known(&local, now, 1);
         local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap();
         let sent = local.count_or_send(&keys(&["a"]), Counting::EveryHit, now).unwrap_err();
         assert_eq!(sent[0].hits, 2, "the batched hit goes along, so Redis's answer counts it");
@@ -403,8 +407,7 @@ mod tests {
     fn a_flush_takes_what_is_unsent_and_redis_brings_the_other_processes_hits() {
         let local = LocalWindows::default();
         let now = Instant::now();
-        let sent = local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap_err();
-        local.learn(&sent, Some(&[answered(1)]), 1, now);
+        known(&local, now, 1);
         local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap();
         local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap();
 
@@ -421,8 +424,7 @@ mod tests {
     fn hits_redis_did_not_take_are_sent_again() {
         let local = LocalWindows::default();
         let now = Instant::now();
-        let sent = local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap_err();
-        local.learn(&sent, Some(&[answered(1)]), 1, now);
+        known(&local, now, 1);
         local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap();
         let flushed = local.take_unsent(now);
         local.learn(&flushed, None, 0, now);
@@ -433,8 +435,7 @@ mod tests {
     fn ended_windows_are_forgotten_at_a_flush() {
         let local = LocalWindows::default();
         let now = Instant::now();
-        let sent = local.count_or_send(&keys(&["a"]), Counting::Batched, now).unwrap_err();
-        local.learn(&sent, Some(&[answered(1)]), 1, now);
+        known(&local, now, 1);
         assert!(local.take_unsent(now + Duration::from_secs(31)).is_empty());
         assert!(local.lock().is_empty());
     }
